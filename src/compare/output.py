@@ -1,0 +1,103 @@
+"""Writing outputs atomically and byte-reproducibly.
+
+Input: DataFrames and texts produced by the stages. Output: files under a staging folder
+that replaces ``data/processed/`` in one step when the whole build succeeded, so a failed
+build leaves the previous outputs exactly as they were. Files whose bytes did not change keep
+their old modification time, so ``make`` reruns only the reports whose inputs changed.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+LIST_SEP = "|"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def csv_bytes(df: pd.DataFrame, list_columns: tuple[str, ...] = ()) -> bytes:
+    """CSV with stable formatting: LF endings, no index, lists joined by '|', floats without noise."""
+    out = df.copy()
+    for col in list_columns:
+        out[col] = out[col].map(lambda v: LIST_SEP.join(v))
+    return out.to_csv(index=False, lineterminator="\n", float_format="%.10g").encode("utf-8")
+
+
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", write_statistics=False)
+    return sink.getvalue().to_pybytes()
+
+
+def write_table(df: pd.DataFrame, directory: Path, name: str, list_columns: tuple[str, ...] = ()) -> None:
+    atomic_write_bytes(directory / f"{name}.csv", csv_bytes(df, list_columns))
+    atomic_write_bytes(directory / f"{name}.parquet", parquet_bytes(df))
+
+
+def _keep_unchanged_mtimes(new: Path, old: Path) -> None:
+    for f in new.rglob("*"):
+        if not f.is_file():
+            continue
+        previous = old / f.relative_to(new)
+        if previous.is_file() and filecmp.cmp(previous, f, shallow=False):
+            st = previous.stat()
+            os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+class StagedDirectory:
+    """Build a directory's new contents aside and swap them in only on success.
+
+    >>> with StagedDirectory(paths.processed) as tmp:   # doctest: +SKIP
+    ...     write_table(df, tmp, "sections")
+    """
+
+    def __init__(self, target: Path):
+        self.target = target
+        self.tmp = target.with_name(f".{target.name}.staging")
+        self.old = target.with_name(f".{target.name}.previous")
+
+    def recover(self) -> None:
+        """Undo a swap that a crash interrupted between its two renames."""
+        if not self.target.exists() and self.old.exists():
+            os.rename(self.old, self.target)
+        shutil.rmtree(self.old, ignore_errors=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> Path:
+        self.recover()
+        self.tmp.mkdir(parents=True)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        if self.target.exists():
+            _keep_unchanged_mtimes(self.tmp, self.target)
+            os.rename(self.target, self.old)
+        os.rename(self.tmp, self.target)
+        shutil.rmtree(self.old, ignore_errors=True)
+        return False

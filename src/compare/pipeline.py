@@ -1,0 +1,154 @@
+"""The build: registry and raw files → every processed table, written in one atomic step.
+
+Input: ``data/raw/`` (the registry and the files it names). Output: ``data/processed/`` —
+``text/<doc_id>.txt`` and the tables declared in :mod:`compare.schemas`, as CSV and Parquet.
+Per-document work (:func:`process_document`) is a pure function of one raw file and its
+registry row; the cross-document stages run on its results.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+
+from . import schemas
+from .clean import Cleaned, clean
+from .config import Paths
+from .corpus import Document, load_registry, verify_files
+from .documents import Citation, cited_works, extract_citations
+from .output import StagedDirectory, atomic_write_text, write_table
+from .readers import Decoded, read_document
+from .sections import ParsedDocument, parse_sections
+from .tasks import Task, extract_tasks
+
+Log = Callable[[str], None]
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+@dataclass
+class ProcessedDocument:
+    doc: Document
+    decoded: Decoded
+    cleaned: Cleaned
+    parsed: ParsedDocument
+    tasks: list[Task]
+    citations: list[Citation]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.cleaned.text
+
+
+def process_document(doc: Document, paths: Paths) -> ProcessedDocument:
+    """Everything that depends on one document only: read, clean, sections, tasks, citations."""
+    decoded = read_document(paths.raw / doc.file)
+    cleaned = clean(decoded.text)
+    parsed = parse_sections(cleaned.text, doc.doc_id)
+    tasks = extract_tasks(cleaned.text, parsed.sections)
+    citations = extract_citations(cleaned.text, parsed.sections, doc)
+    warnings = [f"{paths.raw / doc.file}: {w}" for w in parsed.warnings]
+    return ProcessedDocument(doc, decoded, cleaned, parsed, tasks, citations, warnings)
+
+
+def documents_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        rows.append({
+            **r.doc.as_row(),
+            "source_format": r.decoded.format,
+            "encoding": r.decoded.encoding,
+            "n_chars": len(r.text),
+            "n_sections": len(r.parsed.sections),
+            "n_tasks": len(r.tasks),
+            "n_removed_lines": len(r.cleaned.removed),
+            "parents": cited_works([c for c in r.citations if c.is_parent]),
+            "cites": cited_works(r.citations),
+        })
+    return pd.DataFrame(rows)
+
+
+def sections_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        for s in r.parsed.sections:
+            rows.append({
+                "section_id": s.section_id, "doc_id": s.doc_id, "city": r.doc.city, "parent_id": s.parent_id,
+                "level": s.level, "number": s.number, "title": s.title, "text": s.text(r.text),
+                "char_start": s.char_start, "char_end": s.char_end, "kind": s.kind, "order": s.order,
+            })
+    return pd.DataFrame(rows, columns=schemas.SECTIONS.columns)
+
+
+def tasks_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
+    rows = [{
+        "section_id": t.section_id, "doc_id": t.doc_id, "city": r.doc.city,
+        "lead_units": t.lead_units, "support_units": t.support_units, "deadline": t.deadline,
+        "deadline_text": t.deadline_text, "char_start": t.char_start, "char_end": t.char_end,
+    } for r in results for t in r.tasks]
+    return pd.DataFrame(rows, columns=schemas.TASKS.columns)
+
+
+def citations_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
+    rows = [vars(c) for r in results for c in r.citations]
+    return pd.DataFrame(rows, columns=schemas.CITATIONS.columns)
+
+
+def cleaning_log_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
+    rows = [{"doc_id": r.doc.doc_id, "line": x.line, "reason": x.reason, "text": x.text}
+            for r in results for x in r.cleaned.removed]
+    return pd.DataFrame(rows, columns=schemas.CLEANING_LOG.columns).astype({"line": int})
+
+
+@dataclass
+class BuildResult:
+    results: list[ProcessedDocument]
+    tables: dict[str, pd.DataFrame]
+    warnings: list[str]
+    seconds: float
+
+
+def build_tables(results: list[ProcessedDocument]) -> dict[str, pd.DataFrame]:
+    frames = {
+        "documents": documents_frame(results),
+        "sections": sections_frame(results),
+        "tasks": tasks_frame(results),
+        "citations": citations_frame(results),
+        "cleaning_log": cleaning_log_frame(results),
+    }
+    return {name: schemas.ALL_TABLES[name].finalise(df) for name, df in frames.items()}
+
+
+def build(paths: Paths | None = None, log: Log = print, warn: Log = _stderr) -> BuildResult:
+    """Build every processed table from the raw files; replace data/processed/ only on success."""
+    paths = paths or Paths()
+    t0 = time.perf_counter()
+    docs = load_registry(paths)
+    warnings = verify_files(paths, docs)
+    results: list[ProcessedDocument] = []
+    for doc in docs:
+        t = time.perf_counter()
+        r = process_document(doc, paths)
+        results.append(r)
+        warnings.extend(r.warnings)
+        log(f"  {doc.doc_id:<14} {len(r.text):>7,} chars {len(r.parsed.sections):>4} sections "
+            f"{len(r.tasks):>3} tasks  ({r.decoded.format}, {r.decoded.encoding}, {time.perf_counter() - t:.2f}s)")
+    tables = build_tables(results)
+    with StagedDirectory(paths.processed) as out:
+        for r in results:
+            atomic_write_text(out / "text" / f"{r.doc.doc_id}.txt", r.text)
+        for name, df in tables.items():
+            write_table(df, out, name, schemas.ALL_TABLES[name].list_columns)
+    for w in warnings:
+        warn(f"warning: {w}")
+    seconds = time.perf_counter() - t0
+    log(f"built {len(docs)} documents: {len(tables['sections'])} sections, {len(tables['tasks'])} tasks "
+        f"→ {paths.processed} ({seconds:.1f}s)")
+    return BuildResult(results, tables, warnings, seconds)

@@ -1,0 +1,166 @@
+"""Raw file bytes → text, for the formats government websites hand out.
+
+Input: a path under ``data/raw/``. Output: :class:`Decoded` (the text, the encoding that was
+detected, and the format). Plain text is decoded as UTF-8 (with or without BOM), UTF-16
+(with BOM) or GB18030/GBK, in that order and strictly: a file that is none of these is refused
+with the byte offset where decoding failed. Saved web pages, .docx and PDFs with a text layer
+are read with maintained libraries (BeautifulSoup, python-docx, pypdf).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CompareError
+
+TEXT_SUFFIXES = {".txt", ".text", ".md"}
+HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml"}
+SUPPORTED = sorted(TEXT_SUFFIXES | HTML_SUFFIXES | {".docx", ".pdf"})
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str
+    format: str
+
+
+def _refuse(path: Path, problem: str, fix: str) -> CompareError:
+    return CompareError(f"{path}: {problem}. {fix}")
+
+
+def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:
+    """Decode a text file, detecting its encoding; refuse what is not text."""
+    if not data.strip():
+        raise _refuse(path, "the file is empty", "Check that the download or copy finished.")
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(enc), enc
+            except UnicodeDecodeError as e:
+                raise _refuse(path, f"it starts with a {enc} byte-order mark but byte {e.start} is not valid {enc}",
+                              "Re-save it as UTF-8.") from None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise _refuse(path, f"it looks binary (a NUL byte at offset {nul}), not text",
+                      f"Give compare the document itself: text, .html, .docx or a PDF with a text layer ({', '.join(SUPPORTED)}).")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as e:
+        utf8_error = e
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as e:
+        raise _refuse(
+            path,
+            f"it is neither UTF-8 (invalid byte at offset {utf8_error.start}) nor GB18030/GBK (invalid byte at offset {e.start})",
+            "Open it in an editor and save it as UTF-8.",
+        ) from None
+    return text, "gb18030"
+
+
+def _check_text(text: str, path: Path) -> str:
+    bad = _CONTROL.search(text)
+    if bad and len(_CONTROL.findall(text[:8192])) > 8:
+        raise _refuse(path, f"it contains control characters (first at character {bad.start()}); it looks binary, not text",
+                      "Give compare the document's text, .html, .docx or PDF.")
+    text = _CONTROL.sub("", text)
+    if not re.search(r"[\u3400-\u9fff]", text):
+        raise _refuse(path, "it contains no Chinese text", "Check that this is the policy document and that its text is selectable.")
+    return text
+
+
+def _read_html(data: bytes, path: Path) -> tuple[str, str]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "lxml")
+    encoding = (soup.original_encoding or "utf-8").lower()
+    for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "template"]):
+        tag.decompose()
+    for tag in soup.find_all(attrs={"class": re.compile(r"(?:^|[-_ ])(?:nav|menu|breadcrumb|crumb|footer|header|sidebar|share)(?:$|[-_ ])", re.I)}):
+        tag.decompose()
+    # The main text is the block element holding the most Chinese text.
+    body = soup.body or soup
+    best, best_score = body, 0
+    for el in body.find_all(["article", "main", "div", "section", "td"]):
+        text = el.get_text("\n")
+        score = len(re.findall(r"[\u4e00-\u9fff]", text))
+        # Prefer the innermost block that still holds most of the page's text.
+        if score > best_score * 1.0 and score > 0:
+            best, best_score = el, score
+    candidates = [el for el in body.find_all(["article", "main", "div", "section", "td"])
+                  if len(re.findall(r"[\u4e00-\u9fff]", el.get_text())) >= 0.8 * best_score]
+    if candidates:
+        best = min(candidates, key=lambda el: len(el.get_text()))
+    for br in best.find_all("br"):
+        br.replace_with("\n")
+    blocks = []
+    for el in best.find_all(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr"]):
+        if el.find(["p", "li", "tr"]):
+            continue
+        cells = [c.get_text(" ", strip=True) for c in el.find_all(["td", "th"])] if el.name == "tr" else []
+        blocks.append("\t".join(cells) if cells else el.get_text("", strip=True))
+    text = "\n".join(b for b in blocks if b) if blocks else best.get_text("\n")
+    return text, encoding
+
+
+def _read_docx(data: bytes, path: Path) -> str:
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as e:  # python-docx raises several types for a damaged package
+        raise _refuse(path, f"it is not a readable .docx file ({e.__class__.__name__}: {e})",
+                      "Open it in Word or LibreOffice and save it again as .docx.") from None
+    lines = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            lines.append("\t".join(cell.text.strip() for cell in row.cells))
+    return "\n".join(lines)
+
+
+def _read_pdf(data: bytes, path: Path) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError) as e:
+        raise _refuse(path, f"it is not a readable PDF ({e})", "Check the download, or save the document as text.") from None
+    text = "\n\n".join(pages)
+    if not re.search(r"[\u3400-\u9fff]", text):
+        raise _refuse(path, "the PDF has no text layer (it is a scan)",
+                      "Run OCR on it first (for example ocrmypdf -l chi_sim) or give compare a text version.")
+    return text
+
+
+def read_document(path: Path) -> Decoded:
+    """Read one raw document, whatever its format."""
+    suffix = path.suffix.lower()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise _refuse(path, "the file does not exist", "Restore it, or remove its row from data/raw/registry.csv.") from None
+    if suffix in HTML_SUFFIXES:
+        if not data.strip():
+            raise _refuse(path, "the file is empty", "Check that the download finished.")
+        text, encoding = _read_html(data, path)
+        fmt = "html"
+    elif suffix == ".docx":
+        text, encoding, fmt = _read_docx(data, path), "docx", "docx"
+    elif suffix == ".pdf":
+        text, encoding, fmt = _read_pdf(data, path), "pdf", "pdf"
+    elif suffix in TEXT_SUFFIXES or suffix == "":
+        text, encoding = decode_bytes(data, path)
+        fmt = "text"
+    else:
+        raise _refuse(path, f"compare cannot read '{suffix}' files",
+                      f"Convert it to one of {', '.join(SUPPORTED)}.")
+    return Decoded(_check_text(text, path), encoding, fmt)

@@ -1,0 +1,152 @@
+"""The declared schema of every processed table, enforced when the table is written.
+
+Input: a DataFrame a stage built. Output: the same rows with columns in declared order,
+sorted by the table's sort key, validated (types, allowed values, unique key) — or an error,
+which is always a bug in compare, never a user mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from .corpus import ADMIN_LEVELS, STATUSES
+
+SLUG = r"^[a-z][a-z0-9_-]*$"
+KINDS = ("preamble", "body", "attachment", "task_row", "list_row")
+DEADLINE = r"^(?:\d{4}(?:-\d{2})?|ongoing|)$"
+
+
+def _str(*checks: pa.Check, nullable: bool = False, unique: bool = False) -> pa.Column:
+    return pa.Column(str, checks=list(checks), nullable=nullable, unique=unique)
+
+
+def _int(*checks: pa.Check) -> pa.Column:
+    return pa.Column(int, checks=list(checks))
+
+
+_NONNEG = pa.Check.ge(0)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    schema: pa.DataFrameSchema
+    key: tuple[str, ...]
+    sort: tuple[str, ...]
+    list_columns: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.columns)
+
+    def finalise(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Order columns, sort rows, validate, and check the key is unique."""
+        missing = [c for c in self.columns if c not in df.columns]
+        if missing:
+            raise ValueError(f"table {self.name}: missing columns {missing}")
+        out = df[self.columns].sort_values(list(self.sort), kind="mergesort").reset_index(drop=True)
+        dup = out.duplicated(list(self.key), keep=False)
+        if dup.any():
+            raise ValueError(f"table {self.name}: key {self.key} is not unique:\n{out[dup].head()}")
+        return self.schema.validate(out)
+
+
+DOCUMENTS = Table(
+    "documents",
+    "One row per registered document: the registry fields, what the build found, and the documents it cites.",
+    pa.DataFrameSchema({
+        "doc_id": _str(pa.Check.str_matches(SLUG), unique=True),
+        "city": _str(pa.Check.str_matches(SLUG)),
+        "city_zh": _str(),
+        "city_en": _str(),
+        "province": _str(),
+        "admin_level": _str(pa.Check.isin(ADMIN_LEVELS)),
+        "issuer": _str(),
+        "title": _str(),
+        "doc_number": _str(),
+        "issued_date": _str(pa.Check.str_matches(r"^(?:\d{4}-\d{2}-\d{2})?$")),
+        "status": _str(pa.Check.isin(STATUSES)),
+        "file": _str(),
+        "sha256": _str(pa.Check.str_matches(r"^[0-9a-f]{64}$")),
+        "source_format": _str(pa.Check.isin(("text", "html", "docx", "pdf"))),
+        "encoding": _str(),
+        "n_chars": _int(_NONNEG),
+        "n_sections": _int(_NONNEG),
+        "n_tasks": _int(_NONNEG),
+        "n_removed_lines": _int(_NONNEG),
+        "parents": pa.Column(object),
+        "cites": pa.Column(object),
+    }, strict=True, ordered=True),
+    key=("doc_id",), sort=("doc_id",), list_columns=("parents", "cites"),
+)
+
+SECTIONS = Table(
+    "sections",
+    "The section tree: one row per heading, preamble, attachment and attachment-table row.",
+    pa.DataFrameSchema({
+        "section_id": _str(unique=True),
+        "doc_id": _str(pa.Check.str_matches(SLUG)),
+        "city": _str(pa.Check.str_matches(SLUG)),
+        "parent_id": _str(),
+        "level": _int(pa.Check.ge(1)),
+        "number": _str(),
+        "title": _str(),
+        "text": _str(),
+        "char_start": _int(_NONNEG),
+        "char_end": _int(_NONNEG),
+        "kind": _str(pa.Check.isin(KINDS)),
+        "order": _int(_NONNEG),
+    }, strict=True, ordered=True,
+        checks=pa.Check(lambda df: (df.char_end >= df.char_start).all(), error="char_end < char_start")),
+    key=("section_id",), sort=("doc_id", "order"),
+)
+
+TASKS = Table(
+    "tasks",
+    "One row per assigned task: responsible and supporting units, and the deadline.",
+    pa.DataFrameSchema({
+        "section_id": _str(unique=True),
+        "doc_id": _str(pa.Check.str_matches(SLUG)),
+        "city": _str(pa.Check.str_matches(SLUG)),
+        "lead_units": pa.Column(object),
+        "support_units": pa.Column(object),
+        "deadline": _str(pa.Check.str_matches(DEADLINE)),
+        "deadline_text": _str(),
+        "char_start": _int(_NONNEG),
+        "char_end": _int(_NONNEG),
+    }, strict=True, ordered=True),
+    key=("section_id",), sort=("doc_id", "char_start"), list_columns=("lead_units", "support_units"),
+)
+
+CITATIONS = Table(
+    "citations",
+    "Every cited document title (《…》) or document number, where it is cited, and whether it is a declared parent.",
+    pa.DataFrameSchema({
+        "doc_id": _str(pa.Check.str_matches(SLUG)),
+        "section_id": _str(),
+        "title": _str(),
+        "doc_number": _str(),
+        "char_start": _int(_NONNEG),
+        "char_end": _int(_NONNEG),
+        "is_parent": pa.Column(bool),
+    }, strict=True, ordered=True),
+    key=("doc_id", "char_start"), sort=("doc_id", "char_start"),
+)
+
+CLEANING_LOG = Table(
+    "cleaning_log",
+    "Every raw line the cleaner removed (web-page chrome, lists of officials), with its reason.",
+    pa.DataFrameSchema({
+        "doc_id": _str(pa.Check.str_matches(SLUG)),
+        "line": _int(pa.Check.ge(1)),
+        "reason": _str(pa.Check.isin(("navigation", "page_metadata", "footer", "names_list"))),
+        "text": _str(),
+    }, strict=True, ordered=True),
+    key=("doc_id", "line"), sort=("doc_id", "line"),
+)
+
+ALL_TABLES: dict[str, Table] = {t.name: t for t in (DOCUMENTS, SECTIONS, TASKS, CITATIONS, CLEANING_LOG)}

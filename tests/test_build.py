@@ -1,0 +1,152 @@
+"""The build end to end: reproducible bytes, atomic replacement, and clear errors for bad input."""
+
+import csv
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from compare.config import Paths
+from compare.pipeline import build
+
+from .conftest import DOC_IDS, REPO, scratch_project
+
+QUIET = {"log": lambda _: None, "warn": lambda _: None}
+
+
+def snapshot(paths: Paths) -> dict[str, bytes]:
+    return {str(p.relative_to(paths.processed)): p.read_bytes() for p in sorted(paths.processed.rglob("*")) if p.is_file()}
+
+
+def run_cli(paths: Paths, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "compare", "--root", str(paths.root), *args],
+                          capture_output=True, text=True)
+
+
+def edit_registry(paths: Paths, change) -> None:
+    with open(paths.registry, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    fields = list(rows[0])
+    rows = change(rows) or rows
+    with open(paths.registry, "w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def test_two_builds_are_byte_identical(built, tmp_path):
+    first_paths, _ = built
+    second = scratch_project(tmp_path)
+    build(second, **QUIET)
+    assert snapshot(second) == snapshot(first_paths)
+    assert {"documents.csv", "sections.parquet", "tasks.csv", "citations.csv", "cleaning_log.csv",
+            "text/wuwei.txt"} <= set(snapshot(second))
+
+
+def test_rebuild_keeps_modification_times_of_unchanged_files(project):
+    build(project, **QUIET)
+    before = {p: p.stat().st_mtime_ns for p in project.processed.rglob("*.csv")}
+    build(project, **QUIET)
+    assert {p: p.stat().st_mtime_ns for p in project.processed.rglob("*.csv")} == before
+
+
+def test_documents_table(tables):
+    d = tables["documents"].set_index("doc_id")
+    assert list(d.index) == sorted(DOC_IDS)
+    assert d.loc["qingyang", "parents"] == [
+        "《国家职业教育改革实施方案》",
+        "《教育部甘肃省人民政府关于整省推进职业教育发展打造“技能甘肃”的意见》（甘政发〔2020〕38号）"]
+    assert d.loc["wuwei", "parents"] == [
+        "《教育部甘肃省人民政府关于整省推进职业教育发展打造“技能甘肃”的意见》（甘政发〔2020〕38号）"]
+    assert d.loc["qinhuangdao", "parents"] == [
+        "《关于推动职业教育高质量发展加快建设技能型人才强省的实施意见》（冀办传〔2021〕62号）"]
+    assert "教职成厅〔2019〕7号" in " ".join(d.loc["qingyang", "cites"])
+    assert not any("庆政发〔2021〕13号" in c for c in d.loc["qingyang", "cites"])  # its own number
+    assert d.loc["wuwei", "n_removed_lines"] == 57
+    assert (d.n_tasks.to_dict()) == {"qingyang": 20, "qinhuangdao": 20, "shangdang": 21, "wuwei": 27, "zhongwei": 25}
+
+
+def test_documents_count_chars_of_the_cleaned_text(built):
+    paths, result = built
+    for row in result.tables["documents"].itertuples():
+        assert row.n_chars == len((paths.text / f"{row.doc_id}.txt").read_text(encoding="utf-8"))
+
+
+def test_csv_lists_round_trip(built):
+    paths, result = built
+    csv_tasks = pd.read_csv(paths.table("tasks"), keep_default_na=False)
+    parquet_tasks = pd.read_parquet(paths.table("tasks", "parquet"))
+    assert csv_tasks.lead_units.str.split("|").tolist() == [list(x) for x in parquet_tasks.lead_units]
+
+
+# ---- bad input: clear message, exit status 2, no traceback, previous outputs untouched
+
+
+def assert_refused(paths: Paths, before: dict[str, bytes], *needles: str) -> None:
+    proc = run_cli(paths, "build")
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in proc.stderr, (needle, proc.stderr)
+    assert snapshot(paths) == before
+
+
+@pytest.fixture
+def built_project(project):
+    build(project, **QUIET)
+    return project, snapshot(project)
+
+
+def test_modified_raw_file_is_refused(built_project):
+    paths, before = built_project
+    with open(paths.raw / "zhongwei.txt", "a", encoding="utf-8") as f:
+        f.write("一个修改。\n")
+    assert_refused(paths, before, "zhongwei.txt", "has changed since it was registered", "git checkout")
+
+
+def test_missing_raw_file_is_refused(built_project):
+    paths, before = built_project
+    (paths.raw / "wuwei.txt").unlink()
+    assert_refused(paths, before, "wuwei.txt", "missing")
+
+
+def test_registry_row_with_missing_field_is_refused(built_project):
+    paths, before = built_project
+
+    def blank(rows):
+        rows[3]["city_zh"] = ""
+
+    edit_registry(paths, blank)
+    assert_refused(paths, before, "registry.csv line 5", "qinhuangdao", "'city_zh' is empty")
+
+
+def test_duplicate_doc_id_and_file_are_refused(built_project):
+    paths, before = built_project
+    edit_registry(paths, lambda rows: rows + [dict(rows[0], file="zhongwei.txt")])
+    assert_refused(paths, before, "doc_id 'qingyang' is already used on line 2")
+    edit_registry(paths, lambda rows: rows[:-1] + [dict(rows[0], doc_id="qingyang-2")])
+    assert_refused(paths, before, "'qingyang.txt' is already registered as 'qingyang'")
+
+
+def test_missing_registry_column_is_refused(built_project):
+    paths, before = built_project
+    text = paths.registry.read_text(encoding="utf-8").replace(",sha256", ",checksum", 1)
+    paths.registry.write_text(text, encoding="utf-8")
+    assert_refused(paths, before, "lacks the column(s) sha256")
+
+
+def test_unregistered_raw_file_is_a_warning(project):
+    (project.raw / "extra.txt").write_text("多余的文件", encoding="utf-8")
+    proc = run_cli(project, "build")
+    assert proc.returncode == 0, proc.stderr
+    assert "extra.txt: not in the registry" in proc.stderr
+    assert "built 5 documents" in proc.stdout
+
+
+def test_cli_help_documents_every_command():
+    proc = subprocess.run([sys.executable, "-m", "compare", "--help"], capture_output=True, text=True, check=True)
+    from compare.cli import COMMANDS
+
+    for name in COMMANDS:
+        assert name in proc.stdout
