@@ -77,6 +77,7 @@ def normalise_line(line: str) -> str:
     s = re.sub(r"(?<!\d):|:(?!\d)", "：", s)
     s = re.sub(r"(?<=\d)：(?=\d)", ":", s)
     s = re.sub(r"(?<=\d)．(?=\d)", ".", s)
+    s = re.sub(rf"(?<=[{HAN}”）])\.(?!\d)", "。", s)  # a half-width full stop ending a Chinese sentence
     s = re.sub(r" +", " ", s).strip()
     # A space survives only between two ASCII letters or digits ("GB 18030").
     return re.sub(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])", "", s)
@@ -192,6 +193,30 @@ def clean(raw: str) -> Cleaned:
         last_physical, barrier, blank_run = line, False, 0
         idx += 1
     return Cleaned(text="\n".join(out) + "\n", removed=removed)
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(c: str) -> str:
+    s = _t2s().convert(c)
+    return s if len(s) == 1 else c
+
+
+def fold(text: str) -> str:
+    """Traditional → simplified characters for matching, keeping every offset (學 → 学).
+
+    Quotes and stored texts keep the original characters; only matching uses the folded copy.
+    """
+    folded = _t2s().convert(text)
+    if len(folded) == len(text):
+        return folded
+    return "".join(_fold_char(c) for c in text)
 
 
 def han_sequence(text: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import textwrap
 import traceback
 
 from .config import Paths
@@ -24,8 +23,53 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_built(paths: Paths):
+    import pandas as pd
+
+    from .errors import CompareError
+
+    if not paths.table("targets").exists():
+        raise CompareError(f"{paths.processed}: no targets table yet. Run `compare build` (or `make data`) first.")
+    tables = {name: pd.read_parquet(paths.table(name, "parquet")) for name in ("targets", "target_mentions", "documents")}
+    texts = {d: (paths.text / f"{d}.txt").read_text(encoding="utf-8") for d in tables["documents"].doc_id}
+    return tables, texts
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .evaluate import evaluate, load_gold
+
+    paths = Paths(args.root)
+    tables, texts = _load_built(paths)
+    gold = load_gold(Path(args.gold) if args.gold else paths.root / "tests" / "gold" / "targets.csv")
+    print(evaluate(tables["targets"], tables["target_mentions"], texts, gold).report())
+    return 0
+
+
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from .metrics import catalogue
+
+    paths = Paths(args.root)
+    tables, _ = _load_built(paths)
+    targets = tables["targets"]
+    if args.unmapped:
+        rows = targets[targets.metric.str.startswith("label:")]
+        print(f"{len(rows)} of {len(targets)} targets fit no catalogue entry (src/compare/data/metrics.yaml):")
+        for r in rows.itertuples():
+            print(f"  {r.city:<12} {r.value_text:<10} {r.label:<28} {r.unit:<8} {r.target_id:<18} {r.source_text[:50]}")
+        return 0
+    counts = targets.groupby("metric").city.agg(lambda c: ", ".join(sorted(set(c))))
+    print(f"{len(catalogue())} catalogue metrics ({len(targets)} targets):")
+    for m in catalogue():
+        print(f"  {m.id:<32} {m.unit:<8} {m.en}  [{counts.get(m.id, '—')}]")
+    return 0
+
+
 COMMANDS = {
     "build": (_cmd_build, "build every processed table from data/raw/ into data/processed/"),
+    "metrics": (_cmd_metrics, "list the metric catalogue and which cities set each metric"),
+    "evaluate": (_cmd_evaluate, "score the targets table against a hand-coded gold file"),
 }
 
 
@@ -42,6 +86,11 @@ def make_parser() -> argparse.ArgumentParser:
     for name, (func, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(func=func)
+        if name == "metrics":
+            p.add_argument("--unmapped", action="store_true",
+                           help="list the targets that fit no catalogue entry, so the catalogue can grow")
+        if name == "evaluate":
+            p.add_argument("--gold", help="gold CSV (default tests/gold/targets.csv; format in tests/gold/CODEBOOK.md)")
     return parser
 
 
@@ -51,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except CompareError as e:
-        print("\n".join(textwrap.wrap(f"error: {e}", width=100, break_long_words=False, break_on_hyphens=False)),
-              file=sys.stderr)
+        print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; outputs are as they were before this run", file=sys.stderr)

@@ -23,6 +23,8 @@ from .documents import Citation, cited_works, extract_citations
 from .output import StagedDirectory, atomic_write_text, write_table
 from .readers import Decoded, read_document
 from .sections import ParsedDocument, parse_sections
+from .metrics import core_label
+from .targets import Target, extract_targets
 from .tasks import Task, extract_tasks
 
 Log = Callable[[str], None]
@@ -40,6 +42,7 @@ class ProcessedDocument:
     parsed: ParsedDocument
     tasks: list[Task]
     citations: list[Citation]
+    targets: list[Target]
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -54,8 +57,9 @@ def process_document(doc: Document, paths: Paths) -> ProcessedDocument:
     parsed = parse_sections(cleaned.text, doc.doc_id)
     tasks = extract_tasks(cleaned.text, parsed.sections)
     citations = extract_citations(cleaned.text, parsed.sections, doc)
+    targets = extract_targets(cleaned.text, parsed.sections, {t.section_id: t.deadline for t in tasks}, doc.doc_id)
     warnings = [f"{paths.raw / doc.file}: {w}" for w in parsed.warnings]
-    return ProcessedDocument(doc, decoded, cleaned, parsed, tasks, citations, warnings)
+    return ProcessedDocument(doc, decoded, cleaned, parsed, tasks, citations, targets, warnings)
 
 
 def documents_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
@@ -68,6 +72,7 @@ def documents_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
             "n_chars": len(r.text),
             "n_sections": len(r.parsed.sections),
             "n_tasks": len(r.tasks),
+            "n_targets": len(r.targets),
             "n_removed_lines": len(r.cleaned.removed),
             "parents": cited_works([c for c in r.citations if c.is_parent]),
             "cites": cited_works(r.citations),
@@ -107,6 +112,37 @@ def cleaning_log_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=schemas.CLEANING_LOG.columns).astype({"line": int})
 
 
+def targets_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        for t in r.targets:
+            p = t.primary
+            year, year_source = t.year
+            metric = t.metric
+            rows.append({
+                "target_id": t.target_id, "metric": t.metric_id, "city": r.doc.city, "value": p.value, "year": year,
+                "value_max": p.value_max, "unit": p.unit, "measure_word": p.measure_word, "comparator": p.comparator,
+                "metric_zh": metric.zh if metric else core_label(p.label) or p.label,
+                "metric_en": metric.en if metric else "", "label": p.label, "level": p.level,
+                "year_source": year_source, "doc_id": p.doc_id, "section_id": p.section_id,
+                "char_start": p.char_start, "char_end": p.char_end, "source_text": r.text[p.char_start:p.char_end],
+                "value_start": p.value_start, "value_end": p.value_end,
+                "value_text": r.text[p.value_start:p.value_end], "mentions": len(t.mentions),
+            })
+    return pd.DataFrame(rows, columns=schemas.TARGETS.columns).astype({"year": "Int64", "value_max": float})
+
+
+def target_mentions_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
+    rows = [{
+        "target_id": t.target_id, "doc_id": m.doc_id, "city": r.doc.city, "section_id": m.section_id,
+        "value": m.value, "value_max": m.value_max, "unit": m.unit, "comparator": m.comparator, "year": m.year,
+        "year_source": m.year_source, "char_start": m.char_start, "char_end": m.char_end,
+        "source_text": r.text[m.char_start:m.char_end], "value_start": m.value_start, "value_end": m.value_end,
+        "value_text": r.text[m.value_start:m.value_end], "is_primary": m is t.primary,
+    } for r in results for t in r.targets for m in t.mentions]
+    return pd.DataFrame(rows, columns=schemas.TARGET_MENTIONS.columns).astype({"year": "Int64", "value_max": float})
+
+
 @dataclass
 class BuildResult:
     results: list[ProcessedDocument]
@@ -122,6 +158,8 @@ def build_tables(results: list[ProcessedDocument]) -> dict[str, pd.DataFrame]:
         "tasks": tasks_frame(results),
         "citations": citations_frame(results),
         "cleaning_log": cleaning_log_frame(results),
+        "targets": targets_frame(results),
+        "target_mentions": target_mentions_frame(results),
     }
     return {name: schemas.ALL_TABLES[name].finalise(df) for name, df in frames.items()}
 
@@ -139,7 +177,8 @@ def build(paths: Paths | None = None, log: Log = print, warn: Log = _stderr) -> 
         results.append(r)
         warnings.extend(r.warnings)
         log(f"  {doc.doc_id:<14} {len(r.text):>7,} chars {len(r.parsed.sections):>4} sections "
-            f"{len(r.tasks):>3} tasks  ({r.decoded.format}, {r.decoded.encoding}, {time.perf_counter() - t:.2f}s)")
+            f"{len(r.tasks):>3} tasks {len(r.targets):>3} targets  "
+            f"({r.decoded.format}, {r.decoded.encoding}, {time.perf_counter() - t:.2f}s)")
     tables = build_tables(results)
     with StagedDirectory(paths.processed) as out:
         for r in results:
@@ -149,6 +188,6 @@ def build(paths: Paths | None = None, log: Log = print, warn: Log = _stderr) -> 
     for w in warnings:
         warn(f"warning: {w}")
     seconds = time.perf_counter() - t0
-    log(f"built {len(docs)} documents: {len(tables['sections'])} sections, {len(tables['tasks'])} tasks "
-        f"→ {paths.processed} ({seconds:.1f}s)")
+    log(f"built {len(docs)} documents: {len(tables['sections'])} sections, {len(tables['tasks'])} tasks, "
+        f"{len(tables['targets'])} targets → {paths.processed} ({seconds:.1f}s)")
     return BuildResult(results, tables, warnings, seconds)

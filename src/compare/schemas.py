@@ -13,6 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .corpus import ADMIN_LEVELS, STATUSES
+from .metrics import UNITS
 
 SLUG = r"^[a-z][a-z0-9_-]*$"
 KINDS = ("preamble", "body", "attachment", "task_row", "list_row")
@@ -77,6 +78,7 @@ DOCUMENTS = Table(
         "n_chars": _int(_NONNEG),
         "n_sections": _int(_NONNEG),
         "n_tasks": _int(_NONNEG),
+        "n_targets": _int(_NONNEG),
         "n_removed_lines": _int(_NONNEG),
         "parents": pa.Column(object),
         "cites": pa.Column(object),
@@ -149,4 +151,69 @@ CLEANING_LOG = Table(
     key=("doc_id", "line"), sort=("doc_id", "line"),
 )
 
-ALL_TABLES: dict[str, Table] = {t.name: t for t in (DOCUMENTS, SECTIONS, TASKS, CITATIONS, CLEANING_LOG)}
+COMPARATORS = ("=", ">=", ">", "<=", "<", "~")
+YEAR_SOURCES = ("sentence", "paragraph", "task", "none")
+_YEAR = pa.Column("Int64", pa.Check.in_range(1949, 2100), nullable=True)
+
+TARGETS = Table(
+    "targets",
+    "The tidy targets table: one row per distinct quantitative target, normalised to a canonical metric.",
+    pa.DataFrameSchema({
+        "target_id": _str(unique=True),
+        "metric": _str(pa.Check.str_matches(r"^(?:[a-z][a-z0-9_]*|label:.+)$")),
+        "city": _str(pa.Check.str_matches(SLUG)),
+        "value": pa.Column(float),
+        "year": _YEAR,
+        "value_max": pa.Column(float, nullable=True),
+        "unit": _str(pa.Check.isin(UNITS)),
+        "measure_word": _str(),
+        "comparator": _str(pa.Check.isin(COMPARATORS)),
+        "metric_zh": _str(pa.Check.str_length(min_value=1)),
+        "metric_en": _str(),
+        "label": _str(),
+        "level": _str(),
+        "year_source": _str(pa.Check.isin(YEAR_SOURCES)),
+        "doc_id": _str(pa.Check.str_matches(SLUG)),
+        "section_id": _str(),
+        "char_start": _int(_NONNEG),
+        "char_end": _int(_NONNEG),
+        "source_text": _str(),
+        "value_start": _int(_NONNEG),
+        "value_end": _int(_NONNEG),
+        "value_text": _str(),
+        "mentions": _int(pa.Check.ge(1)),
+    }, strict=True, ordered=True, checks=[
+        pa.Check(lambda df: ((df.year.isna()) == (df.year_source == "none")).all(), error="year and year_source disagree"),
+        pa.Check(lambda df: (df.value_max.isna() | (df.value_max > df.value)).all(), error="value_max <= value"),
+        pa.Check(lambda df: ((df.metric_en != "") | df.metric.str.startswith("label:")).all(), error="catalogue metric without en"),
+    ]),
+    key=("target_id",), sort=("doc_id", "value_start", "target_id"),
+)
+
+TARGET_MENTIONS = Table(
+    "target_mentions",
+    "Every place a target is stated; restatements merged into one target keep their own spans here.",
+    pa.DataFrameSchema({
+        "target_id": _str(),
+        "doc_id": _str(pa.Check.str_matches(SLUG)),
+        "city": _str(pa.Check.str_matches(SLUG)),
+        "section_id": _str(),
+        "value": pa.Column(float),
+        "value_max": pa.Column(float, nullable=True),
+        "unit": _str(pa.Check.isin(UNITS)),
+        "comparator": _str(pa.Check.isin(COMPARATORS)),
+        "year": _YEAR,
+        "year_source": _str(pa.Check.isin(YEAR_SOURCES)),
+        "char_start": _int(_NONNEG),
+        "char_end": _int(_NONNEG),
+        "source_text": _str(),
+        "value_start": _int(_NONNEG),
+        "value_end": _int(_NONNEG),
+        "value_text": _str(),
+        "is_primary": pa.Column(bool),
+    }, strict=True, ordered=True),
+    key=("target_id", "value_start"), sort=("doc_id", "value_start", "target_id"),
+)
+
+ALL_TABLES: dict[str, Table] = {t.name: t for t in (DOCUMENTS, SECTIONS, TASKS, CITATIONS, CLEANING_LOG, TARGETS,
+                                                     TARGET_MENTIONS)}

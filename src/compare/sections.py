@@ -33,6 +33,7 @@ class Section:
     char_start: int
     char_end: int
     order: int = 0
+    heading_start: int = -1  # where the heading line starts (the title can hold text too)
     # For table rows: header → (cell text, start offset in the cleaned text).
     cells: dict[str, tuple[str, int]] = field(default_factory=dict)
 
@@ -142,7 +143,8 @@ def parse_sections(cleaned: str, doc_id: str) -> ParsedDocument:
             parent = stack[-1][1] if stack else None
             body_start = start + marker.end + body_at
             sec = new_section(parent, marker.key, level=len(stack) + 1, number=marker.printed,
-                              title=title.strip(), kind="body", char_start=body_start, char_end=end)
+                              title=title.strip(), kind="body", char_start=body_start, char_end=end,
+                              heading_start=start)
             if body_start >= end:  # title-only line: the body, if any, starts on the next line
                 sec.char_start = sec.char_end = end
             stack.append((marker.rank, sec))
@@ -165,6 +167,8 @@ def parse_sections(cleaned: str, doc_id: str) -> ParsedDocument:
                             title="", kind="body", char_start=0, char_end=len(cleaned.rstrip("\n")))]
     for order, sec in enumerate(sections):
         sec.order = order
+        if sec.heading_start < 0:
+            sec.heading_start = sec.char_start
         body = cleaned[sec.char_start:sec.char_end]
         sec.char_start += len(body) - len(body.lstrip())
         sec.char_end -= len(body) - len(body.rstrip())

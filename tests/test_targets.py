@@ -1,0 +1,266 @@
+"""The targets table: measured against the hand-coded gold file, and hand-checked rows of the real documents."""
+
+import pandas as pd
+import pytest
+
+from compare.clean import clean
+from compare.evaluate import evaluate, load_gold
+from compare.sections import parse_sections
+from compare.targets import extract_targets
+
+from .conftest import DOC_IDS, REPO
+
+GOLD = REPO / "tests" / "gold" / "targets.csv"
+
+
+def extract(body: str, deadlines: dict[str, str] | None = None) -> list[dict]:
+    """Targets of a small document written for a test (one numbered section holding `body`)."""
+    text = clean("一、测试\n" + body).text
+    sections = parse_sections(text, "t").sections
+    out = []
+    for t in extract_targets(text, sections, deadlines or {}, "t"):
+        m = t.primary
+        year, year_source = t.year
+        out.append({"value": m.value, "value_max": m.value_max, "unit": m.unit, "comparator": m.comparator,
+                    "year": year, "year_source": year_source, "metric": t.metric_id, "label": m.label,
+                    "text": text[m.value_start:m.value_end], "mentions": len(t.mentions)})
+    return out
+
+
+def one(body: str) -> dict:
+    found = extract(body)
+    assert len(found) == 1, found
+    return found[0]
+
+
+# ---- measured quality on the five documents
+
+
+def test_quality_against_the_gold_file(built, tables, texts):
+    ev = evaluate(tables["targets"], tables["target_mentions"], texts, load_gold(GOLD))
+    assert not ev.unlocated, ev.report()
+    assert ev.precision >= 0.97, ev.report()
+    assert ev.recall >= 0.97, ev.report()
+    assert ev.year_accuracy >= 0.95, ev.report()
+    assert ev.comparator_accuracy >= 0.95, ev.report()
+    assert ev.metric_accuracy >= 0.95, ev.report()
+
+
+def test_gold_file_covers_all_five_documents():
+    gold = load_gold(GOLD)
+    assert gold.groupby("doc_id").size().to_dict() == {
+        "qingyang": 26, "zhongwei": 55, "wuwei": 13, "qinhuangdao": 19, "shangdang": 12}
+
+
+# ---- provenance
+
+
+def test_every_target_quotes_its_sentence_and_value(tables, texts):
+    for t in tables["targets"].itertuples():
+        text = texts[t.doc_id]
+        assert text[t.char_start:t.char_end] == t.source_text
+        assert text[t.value_start:t.value_end] == t.value_text
+        assert t.char_start <= t.value_start < t.value_end <= t.char_end
+    for m in tables["target_mentions"].itertuples():
+        assert texts[m.doc_id][m.value_start:m.value_end] == m.value_text
+
+
+def test_mentions_table_holds_every_restatement(tables):
+    t, m = tables["targets"], tables["target_mentions"]
+    counts = m.groupby("target_id").size()
+    assert (t.set_index("target_id").mentions == counts.reindex(t.target_id).values).all()
+    assert (m.groupby("target_id").is_primary.sum() == 1).all()
+    assert set(m.target_id) == set(t.target_id)
+
+
+def test_sections_of_targets_exist(tables):
+    assert set(tables["targets"].section_id) <= set(tables["sections"].section_id)
+
+
+# ---- hand-checked rows of the real documents
+
+
+def row(tables, doc_id, metric, value=None):
+    t = tables["targets"]
+    t = t[(t.doc_id == doc_id) & (t.metric == metric)]
+    if value is not None:
+        t = t[t.value == value]
+    assert len(t) == 1, t
+    return t.iloc[0]
+
+
+def test_double_qualified_teacher_share_lines_up_across_all_five_cities(tables):
+    t = tables["targets"]
+    dq = t[t.metric == "double_qualified_teacher_share"].set_index("city")
+    assert dq.value.to_dict() == {"qingyang": 50, "zhongwei": 50, "wuwei": 50, "qinhuangdao": 60, "shangdang": 60}
+    assert dq.comparator.to_dict() == {"qingyang": ">=", "zhongwei": ">=", "wuwei": ">=", "qinhuangdao": ">",
+                                       "shangdang": "="}
+    assert dq.year.to_dict() == {"qingyang": 2025, "zhongwei": 2023, "wuwei": 2023, "qinhuangdao": 2025,
+                                 "shangdang": 2022}
+    # Qingyang states it in the main text and in 附件2 (完成时限 2025年): one row, the task list's year
+    assert (dq.loc["qingyang", "mentions"], dq.loc["qingyang", "year_source"]) == (2, "task")
+    # Zhongwei's 具体目标 summary, task 18 and task 19's “双师型教师” mention are one target, dated by task 18
+    assert dq.loc["zhongwei", "year_source"] == "task"
+
+
+def test_restated_targets_take_the_task_lists_deadline(tables):
+    r = row(tables, "qingyang", "quality_specialties", 10)
+    assert (r.comparator, r.year, r.year_source, r.mentions) == ("~", 2023, "task", 3)  # main text, 附件1, 附件2
+    r = row(tables, "zhongwei", "teacher_practice_bases", 3)
+    assert (r.year, r.year_source, r.mentions) == (2023, "task", 2)  # 具体目标 (paragraph) + task 18
+    r = row(tables, "qingyang", "school_standard_attainment", 70)
+    assert (r.year, r.year_source, r.mentions) == (2025, "task", 2)
+
+
+def test_ongoing_is_not_a_year(tables):
+    for city in ("qingyang", "wuwei"):
+        r = row(tables, city, "enterprise_internship_quota", 2)
+        assert pd.isna(r.year) and r.year_source == "none" and r.mentions == 2
+    r = row(tables, "zhongwei", "investment_surcharge_credit", 30)  # task 21: 完成时限：长期坚持
+    assert pd.isna(r.year) and r.year_source == "none"
+
+
+def test_paragraph_deadline(tables):
+    r = row(tables, "zhongwei", "practice_teaching_share", 50)
+    assert (r.comparator, r.year, r.year_source) == (">=", 2023, "paragraph")
+
+
+def test_units_and_values_as_written(tables):
+    t = tables["targets"]
+
+    def by_text(doc_id, value_text):
+        hit = t[(t.doc_id == doc_id) & (t.value_text == value_text)]
+        assert len(hit) == 1, (value_text, hit)
+        return hit.iloc[0]
+
+    assert (by_text("zhongwei", "1万人次以上")[["value", "unit", "comparator", "year"]].tolist()
+            == [10000, "person_times", ">=", 2021])
+    assert by_text("qinhuangdao", "50万元")[["value", "unit"]].tolist() == [500000, "yuan"]
+    assert by_text("qingyang", "两次")[["value", "unit", "comparator"]].tolist() == [2, "times", ">="]
+    assert by_text("qingyang", "4:6")[["value", "unit", "comparator"]].tolist() == [0.6667, "ratio", ">="]
+    assert by_text("wuwei", "2倍以上")[["value", "unit", "comparator"]].tolist() == [2, "multiple", ">="]
+    assert by_text("qinhuangdao", "一所")[["value", "unit"]].tolist() == [1, "count"]
+    assert by_text("zhongwei", "3-5名")[["value", "value_max", "unit"]].tolist() == [3, 5, "person"]
+    assert by_text("qingyang", "1—2个")[["value", "value_max"]].tolist() == [1, 2]
+    assert by_text("qinhuangdao", "2～3个")[["value", "value_max"]].tolist() == [2, 3]
+    assert by_text("qingyang", "万名")[["value", "unit"]].tolist() == [10000, "person"]
+    assert by_text("qinhuangdao", "15%")["comparator"] == "<="  # 15%编制员额内
+    assert by_text("zhongwei", "6个月")[["unit", "comparator"]].tolist() == ["month", ">="]
+    assert by_text("qingyang", "5个左右")["level"] == "市级"
+
+
+def test_no_target_is_counted_twice(tables):
+    """Restatements are merged: targets of one document that share a catalogue metric and a value
+    only stay apart when they sit in the same section (Zhongwei task 2 sets 3 brand specialties
+    for each of two schools)."""
+    t = tables["targets"]
+    t = t[~t.metric.str.startswith("label:")].fillna({"value_max": -1})
+    sections = t.groupby(["doc_id", "metric", "value", "value_max"]).section_id.nunique()
+    sizes = t.groupby(["doc_id", "metric", "value", "value_max"]).size()
+    assert ((sizes == 1) | (sections == 1)).all(), sizes[(sizes > 1) & (sections > 1)]
+    # Wuwei's 3 quality schools: main text, 附件4 and 附件5 → one row with three mentions
+    assert row(tables, "wuwei", "quality_secondary_schools", 3).mentions == 3
+
+
+def test_targets_per_document(tables):
+    assert tables["targets"].groupby("doc_id").size().to_dict() == {
+        "qingyang": 26, "zhongwei": 55, "wuwei": 13, "qinhuangdao": 19, "shangdang": 12}
+    assert tables["documents"].set_index("doc_id").n_targets.to_dict() == {
+        "qingyang": 26, "zhongwei": 55, "wuwei": 13, "qinhuangdao": 19, "shangdang": 12}
+
+
+# ---- variants the five documents do not contain
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("全市“双师型”教师比例不低于百分之五十。", (50, None, "percent", ">=")),
+    ("一半以上的中职学校达到国家标准。", (50, None, "percent", ">=")),
+    ("建设３至５个市级专业教学资源库。", (3, 5, "count", "=")),  # full-width digits and 至
+    ("建成不少于10门精品课程.", (10, None, "count", ">=")),  # half-width full stop
+    ("每年培养技术技能人才1.5万人。", (15000, None, "person", "=")),
+    ("开展职业技能培训2万人次左右。", (20000, None, "person_times", "~")),
+    ("建设10余个技能大师工作室。", (10, None, "count", ">")),
+    ("生均拨款不低于每生每年6000元。", (6000, None, "yuan", ">=")),
+    ("建成约20个公共实训基地。", (20, None, "count", "~")),
+    ("职普比保持在5:5左右。", (1, None, "ratio", "~")),
+    ("设立专项资金1.2亿元。", (120000000, None, "yuan", "=")),
+    ("每年至少召开两次联席会议。", (2, None, "times", ">=")),
+])
+def test_variants(body, expected):
+    t = one(body)
+    assert (t["value"], t["value_max"], t["unit"], t["comparator"]) == expected
+
+
+def test_half_width_punctuation_and_brackets():
+    found = extract("到2025年,建设5个市级专业教学资源库;建成30门精品在线课程(含10门省级课程).")
+    assert [(t["value"], t["metric"], t["year"]) for t in found] == [
+        (5, "teaching_resource_libraries", 2025), (30, "quality_courses", 2025)]
+
+
+@pytest.mark.parametrize("body, year, source", [
+    ("到二〇二五年，建设5个公共实训基地。", 2025, "sentence"),
+    ("力争2024年底前建成3个公共实训基地。", 2024, "sentence"),
+    ("建成3个公共实训基地，2023年前完成。", 2023, "sentence"),
+    ("从2020年起，每年建设3个公共实训基地。", None, "none"),  # a start, not a deadline
+    ("力争3年内建成3个公共实训基地。", None, "none"),  # relative: never invented
+])
+def test_sentence_deadlines(body, year, source):
+    t = one(body)
+    assert (t["year"], t["year_source"]) == (year, source)
+
+
+def test_task_deadline_applies_and_ongoing_does_not():
+    assert one_with_deadline("2023-06")["year"] == 2023
+    t = one_with_deadline("ongoing")
+    assert (t["year"], t["year_source"]) == (None, "none")
+
+
+def one_with_deadline(deadline: str) -> dict:
+    found = extract("建设5个公共实训基地。", {"t/一": deadline})
+    assert len(found) == 1
+    return found[0]
+
+
+def test_several_objects_sharing_one_number_are_several_targets():
+    found = extract("遴选特色德育案例和思政课示范课各3个。")
+    assert [(t["value"], t["label"]) for t in found] == [(3, "特色德育案例"), (3, "思政课示范课")]
+
+
+def test_a_level_shares_the_object_of_the_next_item():
+    found = extract("培育2个自治区级、8个市级产教融合企业。")
+    assert [(t["value"], t["label"], t["metric"]) for t in found] == [
+        (2, "自治区级产教融合企业", "industry_education_enterprises"),
+        (8, "市级产教融合企业", "industry_education_enterprises")]
+
+
+# ---- what is not a target: one test per excluded kind
+
+
+@pytest.mark.parametrize("body", [
+    "根据《国务院关于印发国家职业教育改革实施方案的通知》（国发〔2019〕4号）精神。",  # document number
+    "落实《关于印发2个实施意见的通知》要求。",  # a number inside a cited title
+    "庆阳市人民政府\n2021年3月2日",  # date of issue
+    "对接“十四五”规划和2035年远景目标。",  # plan names and years
+    "推进“1+X”证书制度试点，实施“3+2”“3+4”分段培养，对接信息化2.0版。",  # programme names
+    "引导师生增强“四个意识”、坚定“四个自信”、做到“两个维护”。",  # slogans
+    "培育一批名师，打造一支队伍，形成一系列制度。",  # 一批 / 一支 are not counts
+    "对世界技能大赛前3名选手和省赛第1名选手直接招聘。",  # ranks and ordinals
+    "从具有3年以上企业工作经历的人员中招聘。",  # eligibility
+    "推动3年中职教育与2年高职教育贯通培养。",  # durations that define a programme
+    "力争3年内完成改革任务。",  # relative deadline
+    "支持2所国示范学校、1所省示范学校新增专业。",  # existing institutions, not a commitment
+    "鼓励甲校、乙校、丙校3个实训基地升级改造。",  # existing institutions, describing verb
+    "按照1个专业（群）对接一个产业链要求。",  # a matching rule
+    "将学院列入省级10所高水平高职院校和30个高水平专业群建设计划。",  # another body's programme
+    "合办20个高职专业（市职业技术学校10个、县职业技术学校10个）。",  # breakdown in parentheses (the 20 is the target)
+])
+def test_not_targets(body):
+    found = extract(body)
+    if "合办20个" in body:
+        assert [t["value"] for t in found] == [20]
+    else:
+        assert found == [], found
+
+
+def test_list_numbering_is_not_a_target():
+    assert extract("1.建设高水平专业。2.完善评价制度。") == []
