@@ -6,3 +6,12 @@ catalogue) → tokens → similarity / reuse / vocabulary → plotting and repor
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # compare.kwic(...) in a notebook, without importing pandas for every CLI start
+    if name == "kwic":
+        from .vocabulary import kwic
+
+        return kwic
+    raise AttributeError(f"module 'compare' has no attribute {name!r}")

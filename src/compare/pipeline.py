@@ -8,6 +8,7 @@ registry row; the cross-document stages run on its results.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -16,16 +17,20 @@ from typing import Callable
 import pandas as pd
 
 from . import schemas
-from .clean import Cleaned, clean
+from .clean import Cleaned, clean, han_sequence
 from .config import Paths
 from .corpus import Document, load_registry, verify_files
 from .documents import Citation, cited_works, extract_citations
 from .output import StagedDirectory, atomic_write_text, write_table
 from .readers import Decoded, read_document
+from .reuse import passages_table
+from .similarity import MIN_HAN, document_similarity, section_pairs
 from .sections import ParsedDocument, parse_sections
 from .metrics import core_label
 from .targets import Target, extract_targets
 from .tasks import Task, extract_tasks
+from .tokens import TokenCache, is_proper_name
+from .vocabulary import keyness
 
 Log = Callable[[str], None]
 
@@ -143,6 +148,81 @@ def target_mentions_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=schemas.TARGET_MENTIONS.columns).astype({"year": "Int64", "value_max": float})
 
 
+def analysis_spans(r: ProcessedDocument) -> dict[str, list[tuple[int, int]]]:
+    """Each section's body without its task assignment (责任单位 … lines): the text compared across cities."""
+    cuts = sorted((t.char_start, t.char_end) for t in r.tasks)
+    spans = {}
+    for sec in r.parsed.sections:
+        pieces, pos = [], sec.char_start
+        for cs, ce in cuts:
+            if ce <= pos or cs >= sec.char_end:
+                continue
+            if cs > pos:
+                pieces.append((pos, cs))
+            pos = max(pos, ce)
+        if pos < sec.char_end:
+            pieces.append((pos, sec.char_end))
+        spans[sec.section_id] = pieces
+    return spans
+
+
+def analysis_units(results: list[ProcessedDocument]) -> pd.DataFrame:
+    """The sections compared across cities: those with at least MIN_HAN Chinese characters of their own."""
+    rows = []
+    for r in results:
+        spans = analysis_spans(r)
+        for sec in r.parsed.sections:
+            text = "".join(r.text[s:e] for s, e in spans[sec.section_id])
+            if len(han_sequence(text)) >= MIN_HAN:
+                rows.append({"section_id": sec.section_id, "doc_id": r.doc.doc_id, "city": r.doc.city,
+                             "order": sec.order, "text": text})
+    return pd.DataFrame(rows, columns=["section_id", "doc_id", "city", "order", "text"])
+
+
+def section_locator(results: list[ProcessedDocument]) -> Callable[[str, int], str]:
+    """(doc_id, offset) → the innermost section holding that offset."""
+    bounds = {r.doc.doc_id: [(s.char_start, s.char_end, s.section_id) for s in r.parsed.sections] for r in results}
+
+    def section_at(doc_id: str, pos: int) -> str:
+        hit = ""
+        for start, end, sid in bounds[doc_id]:
+            if start <= pos < end:
+                hit = sid  # later sections are deeper or later: the last hit is the innermost
+        return hit
+
+    return section_at
+
+
+def place_names(results: list[ProcessedDocument]) -> frozenset[str]:
+    """The registry's place names and their stems (长治市上党区 → 长治, 上党)."""
+    names = set()
+    for r in results:
+        for part in re.split(r"[市区县省]", r.doc.city_zh + "、" + r.doc.province):
+            if len(part) >= 2:
+                names.add(part)
+    return frozenset(names)
+
+
+def text_tables(results: list[ProcessedDocument], paths: Paths) -> dict[str, pd.DataFrame]:
+    """The cross-document text analyses: section and document similarity, shared passages, keyness."""
+    units = analysis_units(results)
+    tokens = TokenCache(paths.token_cache).tokens(units.text.tolist())
+    docs = pd.DataFrame([{"doc_id": r.doc.doc_id, "city": r.doc.city} for r in results])
+    by_doc = {d: [] for d in docs.doc_id}
+    by_city: dict[str, list[str]] = {c: [] for c in docs.city}
+    for doc_id, city, toks in zip(units.doc_id, units.city, tokens):
+        by_doc[doc_id].extend(toks)
+        by_city[city].extend(toks)
+    spans = {r.doc.doc_id: [p for ps in analysis_spans(r).values() for p in ps] for r in results}
+    return {
+        "section_pairs": section_pairs(units, tokens),
+        "document_similarity": document_similarity(docs, [by_doc[d] for d in docs.doc_id]),
+        "shared_passages": passages_table(docs, {r.doc.doc_id: r.text for r in results}, spans,
+                                          section_locator(results)),
+        "keyness": keyness(by_city, exclude=lambda term: is_proper_name(term, place_names(results))),
+    }
+
+
 @dataclass
 class BuildResult:
     results: list[ProcessedDocument]
@@ -151,7 +231,7 @@ class BuildResult:
     seconds: float
 
 
-def build_tables(results: list[ProcessedDocument]) -> dict[str, pd.DataFrame]:
+def build_tables(results: list[ProcessedDocument], paths: Paths) -> dict[str, pd.DataFrame]:
     frames = {
         "documents": documents_frame(results),
         "sections": sections_frame(results),
@@ -160,6 +240,7 @@ def build_tables(results: list[ProcessedDocument]) -> dict[str, pd.DataFrame]:
         "cleaning_log": cleaning_log_frame(results),
         "targets": targets_frame(results),
         "target_mentions": target_mentions_frame(results),
+        **text_tables(results, paths),
     }
     return {name: schemas.ALL_TABLES[name].finalise(df) for name, df in frames.items()}
 
@@ -179,7 +260,7 @@ def build(paths: Paths | None = None, log: Log = print, warn: Log = _stderr) -> 
         log(f"  {doc.doc_id:<14} {len(r.text):>7,} chars {len(r.parsed.sections):>4} sections "
             f"{len(r.tasks):>3} tasks {len(r.targets):>3} targets  "
             f"({r.decoded.format}, {r.decoded.encoding}, {time.perf_counter() - t:.2f}s)")
-    tables = build_tables(results)
+    tables = build_tables(results, paths)
     with StagedDirectory(paths.processed) as out:
         for r in results:
             atomic_write_text(out / "text" / f"{r.doc.doc_id}.txt", r.text)
@@ -189,5 +270,6 @@ def build(paths: Paths | None = None, log: Log = print, warn: Log = _stderr) -> 
         warn(f"warning: {w}")
     seconds = time.perf_counter() - t0
     log(f"built {len(docs)} documents: {len(tables['sections'])} sections, {len(tables['tasks'])} tasks, "
-        f"{len(tables['targets'])} targets → {paths.processed} ({seconds:.1f}s)")
+        f"{len(tables['targets'])} targets, {len(tables['shared_passages'])} shared passages "
+        f"→ {paths.processed} ({seconds:.1f}s)")
     return BuildResult(results, tables, warnings, seconds)

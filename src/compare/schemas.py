@@ -215,5 +215,57 @@ TARGET_MENTIONS = Table(
     key=("target_id", "value_start"), sort=("doc_id", "value_start", "target_id"),
 )
 
+_SCORE = pa.Column(float, pa.Check.in_range(0, 1.000001))
+
+SECTION_PAIRS = Table(
+    "section_pairs",
+    "For every section, its most similar sections in each other city (TF-IDF cosine over jieba tokens).",
+    pa.DataFrameSchema({
+        "section_a": _str(), "section_b": _str(),
+        "doc_a": _str(pa.Check.str_matches(SLUG)), "doc_b": _str(pa.Check.str_matches(SLUG)),
+        "city_a": _str(pa.Check.str_matches(SLUG)), "city_b": _str(pa.Check.str_matches(SLUG)),
+        "score": _SCORE, "rank": _int(pa.Check.in_range(1, 100)),
+    }, strict=True, ordered=True, checks=pa.Check(lambda df: (df.city_a != df.city_b).all(), error="same city")),
+    key=("section_a", "section_b"), sort=("doc_a", "section_a", "city_b", "rank"),
+)
+
+DOCUMENT_SIMILARITY = Table(
+    "document_similarity",
+    "TF-IDF cosine similarity of every pair of documents (both orders, and each with itself).",
+    pa.DataFrameSchema({
+        "doc_a": _str(pa.Check.str_matches(SLUG)), "doc_b": _str(pa.Check.str_matches(SLUG)),
+        "city_a": _str(pa.Check.str_matches(SLUG)), "city_b": _str(pa.Check.str_matches(SLUG)),
+        "score": _SCORE,
+    }, strict=True, ordered=True),
+    key=("doc_a", "doc_b"), sort=("doc_a", "doc_b"),
+)
+
+SHARED_PASSAGES = Table(
+    "shared_passages",
+    "Passages two documents share word for word or nearly (text reuse), with offsets into both cleaned texts.",
+    pa.DataFrameSchema({
+        "doc_a": _str(pa.Check.str_matches(SLUG)), "doc_b": _str(pa.Check.str_matches(SLUG)),
+        "city_a": _str(pa.Check.str_matches(SLUG)), "city_b": _str(pa.Check.str_matches(SLUG)),
+        "section_a": _str(), "section_b": _str(),
+        "start_a": _int(_NONNEG), "end_a": _int(_NONNEG), "start_b": _int(_NONNEG), "end_b": _int(_NONNEG),
+        "n_chars": _int(pa.Check.ge(1)), "similarity": _SCORE, "text_a": _str(), "text_b": _str(),
+    }, strict=True, ordered=True, checks=pa.Check(lambda df: (df.doc_a < df.doc_b).all(), error="doc_a >= doc_b")),
+    key=("doc_a", "doc_b", "start_a", "end_a", "start_b", "end_b"), sort=("doc_a", "doc_b", "start_a", "start_b", "end_a", "end_b"),
+)
+
+KEYNESS = Table(
+    "keyness",
+    "Terms each city over-uses against all the others: counts, log-likelihood G², p-value and log ratio.",
+    pa.DataFrameSchema({
+        "city": _str(pa.Check.str_matches(SLUG)), "term": _str(), "rank": _int(pa.Check.ge(1)),
+        "count": _int(pa.Check.ge(1)), "count_rest": _int(_NONNEG),
+        "per_10k": pa.Column(float), "per_10k_rest": pa.Column(float),
+        "g2": pa.Column(float, pa.Check.ge(0)), "p_value": pa.Column(float, pa.Check.in_range(0, 1)),
+        "log_ratio": pa.Column(float),
+    }, strict=True, ordered=True),
+    key=("city", "term"), sort=("city", "rank"),
+)
+
 ALL_TABLES: dict[str, Table] = {t.name: t for t in (DOCUMENTS, SECTIONS, TASKS, CITATIONS, CLEANING_LOG, TARGETS,
-                                                     TARGET_MENTIONS)}
+                                                     TARGET_MENTIONS, SECTION_PAIRS, DOCUMENT_SIMILARITY,
+                                                     SHARED_PASSAGES, KEYNESS)}

@@ -1,0 +1,171 @@
+"""Two documents' texts → the passages they share word for word or nearly (text reuse).
+
+Input: each document's cleaned text and the spans to compare (section bodies, without task
+assignments). Output: the ``shared_passages`` table. As in the Legislative Influence
+Detector: a shingle index of character k-grams (punctuation- and space-insensitive, traditional
+folded to simplified) gives candidate matches; exact runs along a diagonal are then chained
+across small gaps (an edited word, an inserted phrase) into passages, which are kept when
+they share at least ``min_chars`` characters and their similarity (shared characters over the
+longer side) reaches ``min_similarity``. Offsets point into the cleaned texts.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+import numpy as np
+import pandas as pd
+
+from .clean import fold
+
+SHINGLE = 8  # characters per shingle: long enough that common phrases (职业教育) do not seed matches
+MIN_CHARS = 15
+MIN_SIMILARITY = 0.7
+MAX_GAP = 10  # characters an edit may insert or replace inside one passage
+MAX_OCCURRENCES = 20  # a shingle this frequent in one text is boilerplate, not evidence of copying
+
+
+def _is_text_char(c: str) -> bool:
+    return "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" or c.isascii() and c.isalnum()
+
+
+@dataclass
+class Stream:
+    """A document reduced to the characters that count, with each one's offset in the cleaned text."""
+    chars: str
+    offsets: np.ndarray
+
+
+def make_stream(text: str, spans: list[tuple[int, int]], boundary: str = "\ue000") -> Stream:
+    """The text's characters inside `spans`, with `boundary` between spans so that no passage
+    runs from one section into the next (give each document of a pair a different boundary)."""
+    folded = fold(text)
+    chars, offsets = [], []
+    for start, end in sorted(spans):
+        for pos in range(start, end):
+            c = folded[pos]
+            if _is_text_char(c):
+                chars.append(c)
+                offsets.append(pos)
+        chars.append(boundary)
+        offsets.append(end)
+    return Stream("".join(chars), np.asarray(offsets, dtype=np.int64))
+
+
+def _index(s: str, k: int) -> dict[str, list[int]]:
+    idx: dict[str, list[int]] = {}
+    for i in range(len(s) - k + 1):
+        idx.setdefault(s[i:i + k], []).append(i)
+    return idx
+
+
+def exact_runs(a: str, b: str, k: int = SHINGLE) -> list[tuple[int, int, int]]:
+    """Maximal runs of shared shingles along a diagonal: (start in a, start in b, length)."""
+    index_b = _index(b, k)
+    counts_a = _index(a, k)
+    runs: list[tuple[int, int, int]] = []
+    active: dict[int, tuple[int, int]] = {}  # diagonal → (start in a, start in b)
+    for i in range(len(a) - k + 1):
+        shingle = a[i:i + k]
+        js = index_b.get(shingle, ())
+        if len(js) > MAX_OCCURRENCES or len(counts_a[shingle]) > MAX_OCCURRENCES:
+            js = ()
+        current = {}
+        for j in js:
+            d = j - i
+            current[d] = active.get(d, (i, j))
+        for d, (sa, sb) in active.items():
+            if d not in current:
+                runs.append((sa, sb, i - 1 - sa + k))
+        active = current
+    end = len(a) - k + 1
+    for d, (sa, sb) in active.items():
+        runs.append((sa, sb, end - 1 - sa + k))
+    return sorted(runs)
+
+
+@dataclass
+class Passage:
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    shared: int
+
+    @property
+    def similarity(self) -> float:
+        return self.shared / max(self.a_end - self.a_start, self.b_end - self.b_start)
+
+
+def _crosses(s: str, lo: int, hi: int) -> bool:
+    return any(not _is_text_char(c) for c in s[lo:hi])
+
+
+def chain(runs: list[tuple[int, int, int]], a: str, b: str, max_gap: int = MAX_GAP) -> list[Passage]:
+    """Join exact runs that follow each other in both texts across small gaps (never across a section)."""
+    passages: list[Passage] = []
+    for sa, sb, n in runs:
+        for p in reversed(passages[-8:]):
+            ga, gb = sa - p.a_end, sb - p.b_end
+            if -SHINGLE < ga <= max_gap and -SHINGLE < gb <= max_gap and \
+                    not _crosses(a, p.a_end, sa) and not _crosses(b, p.b_end, sb):
+                p.shared += n - max(0, -min(ga, gb))
+                p.a_end, p.b_end = max(p.a_end, sa + n), max(p.b_end, sb + n)
+                break
+        else:
+            passages.append(Passage(sa, sa + n, sb, sb + n, n))
+    return passages
+
+
+def shared_passages(a: Stream, b: Stream, min_chars: int = MIN_CHARS,
+                    min_similarity: float = MIN_SIMILARITY) -> list[tuple[int, int, int, int, int, float]]:
+    """(start_a, end_a, start_b, end_b, shared characters, similarity), offsets in the cleaned texts."""
+    kept = [p for p in chain(exact_runs(a.chars, b.chars), a.chars, b.chars) if p.shared >= min_chars and p.similarity >= min_similarity]
+    # A passage inside a longer one on both sides adds nothing.
+    kept = [p for p in kept if not any(q is not p and q.a_start <= p.a_start and p.a_end <= q.a_end and
+                                       q.b_start <= p.b_start and p.b_end <= q.b_end and
+                                       (q.a_end - q.a_start, q.b_end - q.b_start) != (p.a_end - p.a_start, p.b_end - p.b_start)
+                                       for q in kept)]
+    return [(int(a.offsets[p.a_start]), int(a.offsets[p.a_end - 1]) + 1,
+             int(b.offsets[p.b_start]), int(b.offsets[p.b_end - 1]) + 1, p.shared, round(p.similarity, 4))
+            for p in kept]
+
+
+def passages_table(docs: pd.DataFrame, texts: dict[str, str], spans: dict[str, list[tuple[int, int]]],
+                   section_at, min_chars: int = MIN_CHARS, min_similarity: float = MIN_SIMILARITY) -> pd.DataFrame:
+    """Shared passages of every pair of documents (each unordered pair once)."""
+    streams = {d: make_stream(texts[d], spans[d]) for d in docs.doc_id}
+    other = {d: make_stream(texts[d], spans[d], boundary="\ue001") for d in docs.doc_id}
+    city = dict(zip(docs.doc_id, docs.city))
+    ids = sorted(docs.doc_id)
+    rows = []
+    for i, da in enumerate(ids):
+        for db in ids[i + 1:]:
+            for sa, ea, sb, eb, n, sim in shared_passages(streams[da], other[db], min_chars, min_similarity):
+                rows.append((da, db, city[da], city[db], section_at(da, sa), section_at(db, sb), sa, ea, sb, eb, n, sim,
+                             texts[da][sa:ea], texts[db][sb:eb]))
+    return pd.DataFrame(rows, columns=["doc_a", "doc_b", "city_a", "city_b", "section_a", "section_b", "start_a", "end_a",
+                                       "start_b", "end_b", "n_chars", "similarity", "text_a", "text_b"])
+
+
+def side_by_side(text_a: str, text_b: str, title_a: str = "", title_b: str = "") -> str:
+    """An HTML table of two passages with the characters that differ highlighted (text escaped)."""
+    sm = SequenceMatcher(None, text_a, text_b, autojunk=False)
+    left, right = [], []
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        a, b = html.escape(text_a[i1:i2]), html.escape(text_b[j1:j2])
+        if op == "equal":
+            left.append(a)
+            right.append(b)
+        else:
+            if a:
+                left.append(f'<mark class="diff">{a}</mark>')
+            if b:
+                right.append(f'<mark class="diff">{b}</mark>')
+    head = ""
+    if title_a or title_b:
+        head = f"<tr><th>{html.escape(title_a)}</th><th>{html.escape(title_b)}</th></tr>"
+    return ('<table class="side-by-side">' + head +
+            f'<tr><td>{"".join(left)}</td><td>{"".join(right)}</td></tr></table>')

@@ -1,0 +1,86 @@
+"""Tokens and texts → what each city says that the others don't, and every use of a term in context.
+
+Input: the tokens of each city's sections; the processed sections. Output: the ``keyness``
+table — terms over-represented in one city against all the others, with their counts, the
+log-likelihood G² (Dunning), its p-value and the log ratio (Hardie) as effect size — and
+:func:`kwic`, a keyword-in-context concordance bounded by the sentence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+import pandas as pd
+from scipy.stats import chi2
+
+from .clean import fold
+from .config import Paths
+
+TOP_TERMS = 30
+MIN_COUNT = 3
+_SENTENCE_BREAK = "。！？；\n\t"
+
+
+def _g2(a: int, b: int, c: int, d: int) -> float:
+    """Log-likelihood of a term seen a times in c tokens (the city) and b times in d (the rest)."""
+    e1, e2 = c * (a + b) / (c + d), d * (a + b) / (c + d)
+    return 2 * sum(o * math.log(o / e) for o, e in ((a, e1), (b, e2)) if o > 0)
+
+
+def keyness(city_tokens: dict[str, list[str]], top: int = TOP_TERMS, min_count: int = MIN_COUNT,
+            exclude=lambda term: False) -> pd.DataFrame:
+    """Top terms per city by G²; `exclude(term)` drops terms before counting (the build drops
+    place and person names, which are trivially distinctive)."""
+    counts = {city: Counter(t for t in tokens if not exclude(t)) for city, tokens in city_tokens.items()}
+    total = Counter()
+    for c in counts.values():
+        total.update(c)
+    n_all = sum(total.values())
+    rows = []
+    for city, counter in sorted(counts.items()):
+        n_city = sum(counter.values())
+        n_rest = n_all - n_city
+        if not n_city or not n_rest:
+            continue
+        for term, a in counter.items():
+            b = total[term] - a
+            if a < min_count or a / n_city <= b / n_rest:
+                continue
+            g2 = _g2(a, b, n_city, n_rest)
+            log_ratio = math.log2(((a + 0.5) / n_city) / ((b + 0.5) / n_rest))
+            rows.append((city, term, a, b, round(a / n_city * 1e4, 3), round(b / n_rest * 1e4, 3), round(g2, 4),
+                         float(f"{chi2.sf(g2, 1):.4g}"), round(log_ratio, 4)))
+    df = pd.DataFrame(rows, columns=["city", "term", "count", "count_rest", "per_10k", "per_10k_rest", "g2", "p_value",
+                                     "log_ratio"])
+    df = df.sort_values(["city", "g2", "term"], ascending=[True, False, True], kind="mergesort")
+    df["rank"] = df.groupby("city").cumcount() + 1
+    return df[df["rank"] <= top].reset_index(drop=True)
+
+
+def kwic(term: str, paths: Paths | None = None, window: int = 20, cities: list[str] | None = None,
+         sections: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every occurrence of `term` in the section texts, with up to `window` characters of context
+    on each side, never beyond its sentence. Traditional characters match their simplified form.
+
+    >>> compare.kwic("双师型")  # doctest: +SKIP
+    """
+    if sections is None:
+        sections = pd.read_parquet((paths or Paths()).table("sections", "parquet"))
+    if cities:
+        sections = sections[sections.city.isin(cities)]
+    needle = fold(term)
+    rows = []
+    if needle:
+        for s in sections.itertuples():
+            folded = fold(s.text)
+            for m in re.finditer(re.escape(needle), folded):
+                lo = max([folded.rfind(c, 0, m.start()) for c in _SENTENCE_BREAK] + [-1]) + 1
+                his = [i for i in (folded.find(c, m.end()) for c in _SENTENCE_BREAK) if i >= 0]
+                hi = min(his) + 1 if his else len(folded)
+                left = s.text[max(lo, m.start() - window):m.start()]
+                right = s.text[m.end():min(hi, m.end() + window)]
+                rows.append((s.city, s.doc_id, s.section_id, left, s.text[m.start():m.end()], right,
+                             s.char_start + m.start(), s.char_start + m.end()))
+    return pd.DataFrame(rows, columns=["city", "doc_id", "section_id", "left", "match", "right", "char_start", "char_end"])

@@ -1,0 +1,219 @@
+"""Tokens, section similarity, shared passages, keyness and the concordance on the real documents."""
+
+import pandas as pd
+import pytest
+
+import compare
+from compare import tokens as tok
+from compare.reuse import make_stream, shared_passages, side_by_side
+from compare.similarity import section_pairs
+from compare.pipeline import analysis_units
+
+
+# ---- tokens
+
+
+def test_domain_terms_stay_whole_and_stopwords_go():
+    words = tok.tokenize("深化产教融合、校企合作，“双师型”教师比例达到50%，推进1+X证书和现代学徒制试点。")
+    for term in ("产教融合", "校企合作", "双师型", "1+X证书", "现代学徒制"):
+        assert term in words
+    assert not {"的", "和", "推进", "50", "50%"} & set(words)
+
+
+def test_traditional_characters_are_folded():
+    assert tok.tokenize("職業學校") == tok.tokenize("职业学校")
+
+
+def test_jieba_is_silent(capfd):
+    tok.tokenize("职业教育")
+    out, err = capfd.readouterr()
+    assert "prefix dict" not in err + out
+
+
+def test_token_cache_avoids_tokenising_again(tmp_path, monkeypatch):
+    cache = tok.TokenCache(tmp_path)
+    first = cache.tokens(["建设高水平专业群", "深化产教融合"])
+    assert len(list(tmp_path.rglob("*.txt"))) == 2
+
+    def fail(*_):
+        raise AssertionError("tokenised again")
+
+    monkeypatch.setattr(tok, "tokenize_many", lambda texts, workers=None: [fail() for _ in texts])
+    assert cache.tokens(["建设高水平专业群", "深化产教融合"]) == first
+
+
+def test_cache_key_changes_with_the_dictionary(tmp_path, monkeypatch):
+    cache = tok.TokenCache(tmp_path)
+    before = cache._path("文本")
+    monkeypatch.setattr(tok, "signature", lambda: "another-dictionary")
+    assert cache._path("文本") != before
+
+
+def test_parallel_tokenisation_gives_the_same_tokens():
+    texts = ["深化产教融合，推进校企合作。", "建设双师型教师队伍。", "实施1+X证书制度试点。"] * 4
+    assert tok.tokenize_many(texts, workers=2) == [tok.tokenize(t) for t in texts]
+
+
+def test_every_dictionary_term_and_stopword_occurs_in_the_corpus(built):
+    import jieba
+
+    _, result = built
+    corpus = "\n".join(r.text for r in result.results)
+    assert [t for t in tok.dictionary_terms() if t not in corpus] == []
+    raw_tokens = set(tok._jieba().lcut(compare.clean.fold(corpus)))
+    assert sorted(w for w in tok.stopwords() if w not in raw_tokens) == []
+
+
+# ---- section similarity
+
+
+PINNED = [  # sections that plainly answer each other: each is the other's best match in that city
+    ("qingyang/三/(五)/14", "wuwei/三/(四)/13"),   # 健全产教融合激励机制 ↔ 健全产教融合激励机制
+    ("qingyang/四/(十)", "wuwei/四/(八)/25"),      # 提高人才待遇 ↔ 提高技术技能人才地位待遇
+    ("qingyang/三/(五)/16", "wuwei/三/(四)/14"),   # 支持社会力量办学 ↔ 支持社会力量兴办职业教育
+    ("qingyang/三/(六)/19", "wuwei/三/(五)/18"),   # 主动开展技能培训 ↔ 强化职业教育技能培训
+    ("qingyang/三/(四)/10", "wuwei/三/(三)/9"),    # 推进课堂教学改革 ↔ 推动职业院校课堂变革
+]
+ONE_WAY = [  # best match from the first to the second's city
+    ("qingyang/四/(九)", "wuwei/四/(七)/24"),  # 保障经费投入 → 健全经费投入机制 (which answers Qingyang's 附件2 row 19 first)
+    ("qingyang/四/(九)", "qinhuangdao/五/(十八)"),  # 保障经费投入 → 落实职业教育经费保障
+    ("qingyang/三/(五)/16", "shangdang/五/(十七)"),  # 支持社会力量办学 → 建设多元办学格局
+    ("qingyang/三/(四)/11", "zhongwei/三/(四)/18"),  # 打造优质教师队伍 → 建好“双师型”教师队伍
+    ("qingyang/三/(四)/12", "zhongwei/三/(二)/6"),   # 加大信息化建设力度 → 加强“互联网+职业教育”建设
+]
+
+
+def best(pairs: pd.DataFrame, a: str, city_b: str) -> str:
+    hit = pairs[(pairs.section_a == a) & (pairs.city_b == city_b) & (pairs["rank"] == 1)]
+    assert len(hit) == 1
+    return hit.section_b.iloc[0]
+
+
+@pytest.mark.parametrize("a, b", PINNED)
+def test_sections_that_answer_each_other_rank_first_both_ways(tables, a, b):
+    pairs = tables["section_pairs"]
+    assert best(pairs, a, b.split("/")[0]) == b
+    assert best(pairs, b, a.split("/")[0]) == a
+
+
+@pytest.mark.parametrize("a, b", ONE_WAY)
+def test_best_match_in_other_cities(tables, a, b):
+    assert best(tables["section_pairs"], a, b.split("/")[0]) == b
+
+
+def test_top_five_per_other_city_in_both_directions(tables):
+    pairs = tables["section_pairs"]
+    per = pairs.groupby(["section_a", "city_b"]).size()
+    assert per.max() == 5 and (per >= 1).all()
+    assert (pairs.groupby(["section_a", "city_b"])["rank"].apply(lambda r: list(r) == list(range(1, len(r) + 1)))).all()
+    assert (pairs.sort_values(["section_a", "city_b", "rank"]).groupby(["section_a", "city_b"]).score
+            .apply(lambda s: s.is_monotonic_decreasing)).all()
+    # each pair of cities is covered from both sides
+    assert set(zip(pairs.city_a, pairs.city_b)) == {(a, b) for a in tables["documents"].city
+                                                    for b in tables["documents"].city if a != b}
+
+
+def test_character_ngrams_agree_on_the_pinned_pairs(built):
+    _, result = built
+    units = analysis_units(result.results)
+    pairs = section_pairs(units, tokens=None, texts=units.text.tolist(), analyzer="char")
+    for a, b in PINNED:
+        assert best(pairs, a, b.split("/")[0]) == b
+
+
+def test_document_similarity_matrix(tables):
+    m = tables["document_similarity"].pivot(index="doc_a", columns="doc_b", values="score")
+    assert (m.values.diagonal() == 1).all()
+    assert (m == m.T).all().all()
+    # Qingyang and Wuwei implement the same Gansu document: each is the other's closest
+    assert m.loc["qingyang"].drop("qingyang").idxmax() == "wuwei"
+    assert m.loc["wuwei"].drop("wuwei").idxmax() == "qingyang"
+
+
+# ---- shared passages
+
+
+def passages(tables, a, b):
+    p = tables["shared_passages"]
+    return p[(p.doc_a == a) & (p.doc_b == b)]
+
+
+def test_passage_offsets_quote_both_texts(tables, texts):
+    for p in tables["shared_passages"].itertuples():
+        assert texts[p.doc_a][p.start_a:p.end_a] == p.text_a
+        assert texts[p.doc_b][p.start_b:p.end_b] == p.text_b
+        assert p.n_chars >= 15 and p.similarity >= 0.7
+        assert "\n" not in p.text_a and "\n" not in p.text_b  # never across sections
+
+
+def test_qingyang_and_wuwei_share_dozens_of_passages(tables):
+    qw = passages(tables, "qingyang", "wuwei")
+    assert len(qw) >= 50
+    joined = " ".join(qw.text_a)
+    for shared in ["原则上每年按企业职工总数的2%接纳职业院校学生实习", "建立健全改革创新容错纠错机制",
+                   "按规定投资额30%的比例抵免该企业当年应缴教育费附加", "在教学中广泛运用云计算、大数据、物联网、人工智能等新技术",
+                   "职业学校毕业生在落户、就业、参加公务员招录、事业单位招聘、职称评聘、职务职级晋升等方面与普通学校毕业生同等对待"]:
+        assert shared in joined, shared
+
+
+def test_near_copies_with_edits_are_one_passage(tables):
+    qw = passages(tables, "qingyang", "wuwei")
+    hit = qw[qw.text_a.str.contains("五业融合发展模式")]
+    assert len(hit) >= 1
+    p = hit.iloc[0]
+    assert "逐步实现学生入学即入职" in p.text_a and "实现学生入学即入职，毕业即上岗" in p.text_b
+    assert p.similarity < 1
+
+
+def test_passages_every_city_shares_with_the_national_template(tables):
+    p = tables["shared_passages"]
+    phrase = "大国工匠进校园”“劳模进校园”“优秀职校生校园分享"
+    pairs = {(r.doc_a, r.doc_b) for r in p.itertuples() if phrase in r.text_a}
+    assert {("qingyang", "wuwei"), ("qingyang", "zhongwei"), ("shangdang", "zhongwei")} <= pairs
+    lemma = "建立公开透明规范的民办职业教育准入、审批制度"
+    assert ("qingyang", "shangdang") in {(r.doc_a, r.doc_b) for r in p.itertuples() if lemma in r.text_a}
+
+
+def test_reuse_on_a_constructed_pair():
+    a = "第一段无关内容。鼓励上市公司和企业依法参与举办职业教育，支持社会力量通过独资、合资、合作等形式举办职业教育。其他无关内容。"
+    b = "别的开头。支持社会力量通过独资、合资等形式举办职业教育，鼓励上市公司和企业依法参与举办职业教育。结尾。"
+    found = shared_passages(make_stream(a, [(0, len(a))]), make_stream(b, [(0, len(b))], boundary="\ue001"))
+    texts = sorted(a[s:e] for s, e, *_ in found)
+    # the reordered sentences are found apart; the dropped 合作 is bridged inside one passage
+    assert texts == ["支持社会力量通过独资、合资、合作等形式举办职业教育", "鼓励上市公司和企业依法参与举办职业教育"]
+    assert shared_passages(make_stream(a, [(0, len(a))]), make_stream(b, [(0, len(b))], "\ue001"), min_chars=30) == []
+
+
+def test_side_by_side_highlights_differences_and_escapes_text():
+    out = side_by_side("实现学生入学即入职", "逐步实现学生入学即入职<script>", "甲", "乙")
+    assert '<mark class="diff">逐步</mark>' in out
+    assert "&lt;script&gt;" in out and "<script>" not in out
+
+
+# ---- keyness and concordance
+
+
+def test_keyness_finds_each_citys_own_vocabulary(tables):
+    k = tables["keyness"]
+    top = k[k["rank"] <= 10].groupby("city").term.apply(set)
+    assert "职专" in top["qingyang"] and "技术学校" in top["zhongwei"] and "职业高中" in top["shangdang"]
+    assert not {"庆阳", "武威", "秦皇岛", "环县", "上党"} & set(k.term)  # place names are trivially distinctive
+    assert (k.g2 > 0).all() and (k.per_10k > k.per_10k_rest).all()
+    assert (k.groupby("city")["rank"].max() <= 30).all()
+
+
+def test_keyness_counts_are_real_counts(built, tables):
+    _, result = built
+    zhongwei = "".join(r.text for r in result.results if r.doc.doc_id == "zhongwei")
+    row = tables["keyness"].set_index(["city", "term"]).loc[("zhongwei", "技术学校")]
+    assert row["count"] <= zhongwei.count("技术学校") and row["count_rest"] == 0
+
+
+def test_kwic_is_sentence_bounded(built):
+    paths, _ = built
+    hits = compare.kwic("双师型", paths=paths, window=30)
+    assert list(hits.columns) == ["city", "doc_id", "section_id", "left", "match", "right", "char_start", "char_end"]
+    assert set(hits.city) == {"qingyang", "zhongwei", "wuwei", "qinhuangdao", "shangdang"}
+    assert not any(c in "。；" for c in "".join(hits.left))
+    trad = compare.kwic("中小学生", paths=paths, cities=["zhongwei"])
+    assert "中小學生" in set(trad.match)  # traditional characters match and are quoted as printed
