@@ -14,8 +14,20 @@ ENV_STAMP := $(VENV)/.installed
 COMPARE := $(BIN)/compare
 
 RAW := $(sort $(wildcard data/raw/*))
-PIPELINE_SRC := $(sort $(wildcard src/compare/*.py src/compare/data/*))
+# What `compare build` reads: the pipeline modules (not the report's) and the curated data files.
+REPORT_ONLY := src/compare/report.py src/compare/plotting.py src/compare/cli.py
+PIPELINE_SRC := $(filter-out $(REPORT_ONLY),$(sort $(wildcard src/compare/*.py src/compare/data/*)))
 PROCESSED_STAMP := build/stamps/processed
+TABLES := $(addprefix data/processed/,$(addsuffix .parquet,documents sections tasks citations cleaning_log \
+            targets target_mentions section_pairs document_similarity shared_passages keyness))
+
+# The report plan (every page and what it depends on) is generated from notebooks/reports.yaml and the
+# data; only goals that build the report need it, so `make help` never sets anything up.
+REPORT_GOALS := report test site check-reproducible screenshots
+ifneq ($(filter $(REPORT_GOALS),$(MAKECMDGOALS)),)
+include build/reports.mk
+endif
+HTML_PAGES := $(addprefix site/,$(addsuffix .html,$(PAGES)))
 
 ## ---------------------------------------------------------------- everyday
 
@@ -24,7 +36,7 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2} /^## -/ {print ""}' $(MAKEFILE_LIST)
 
 .PHONY: report
-report: $(PROCESSED_STAMP) ## build every table, figure and rendered notebook from data/raw/
+report: site/index.html $(HTML_PAGES) ## build every table, figure and rendered notebook from data/raw/
 
 .PHONY: test
 test: report ## run the test suite (after building the report it checks)
@@ -63,8 +75,57 @@ $(PROCESSED_STAMP): $(RAW) $(PIPELINE_SRC) | $(ENV_STAMP)
 	$(COMPARE) build
 	@mkdir -p $(@D) && touch $@
 
+# Tables keep their modification time when a rebuild leaves their bytes unchanged, so only the
+# reports that read a changed table run again.
+$(TABLES): $(PROCESSED_STAMP) ;
+
+## ---------------------------------------------------------------- report
+
+build/reports.mk: notebooks/reports.yaml src/compare/report.py $(PROCESSED_STAMP) | $(ENV_STAMP)
+	$(COMPARE) report plan
+
+build/executed/01-overview.ipynb: notebooks/01-overview.ipynb $(DEPS_01-overview) | $(ENV_STAMP)
+	@$(COMPARE) report run $(basename $(@F))
+build/executed/02-metric-%.ipynb: notebooks/02-metric.ipynb $(DEPS_02-metric) | $(ENV_STAMP)
+	@$(COMPARE) report run $(basename $(@F))
+build/executed/03-city-%.ipynb: notebooks/03-city.ipynb $(DEPS_03-city) | $(ENV_STAMP)
+	@$(COMPARE) report run $(basename $(@F))
+build/executed/04-pair-%.ipynb: notebooks/04-pair.ipynb $(DEPS_04-pair) | $(ENV_STAMP)
+	@$(COMPARE) report run $(basename $(@F))
+
+site/%.html: build/executed/%.ipynb src/compare/report.py | $(ENV_STAMP)
+	@$(COMPARE) report render $*
+
+site/index.html: build/reports.mk src/compare/data/site.css $(HTML_PAGES) | $(ENV_STAMP)
+	$(COMPARE) report index
+
+.PHONY: site
+site: report ## alias of report
+
+.PHONY: check-reproducible
+check-reproducible: ## delete the committed site and figures, rebuild them, and fail if a byte differs
+	@test -x $(COMPARE) || $(MAKE) env
+	$(COMPARE) report clean
+	$(MAKE) report
+	git diff --exit-code --stat -- site figures
+	@untracked=$$(git ls-files --others --exclude-standard -- site figures); \
+	  if [ -n "$$untracked" ]; then echo "not committed: $$untracked" >&2; exit 1; fi
+	@echo "site/ and figures/ are byte-identical to a fresh build"
+
+.PHONY: screenshots
+screenshots: report ## PNG screenshots of the index and one page per notebook (build/screenshots/)
+	$(COMPARE) report screenshots
+
+.PHONY: lab
+lab: $(PROCESSED_STAMP) ## start JupyterLab in the project's environment, notebooks ready to run
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+.PHONY: browser
+browser: ## install Debian's chromium and a CJK font for the site tests and screenshots (needs root)
+	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk
+
 ## ---------------------------------------------------------------- housekeeping
 
 .PHONY: clean
-clean: ## remove generated data and build products (keeps .venv)
+clean: ## remove generated data and build products (keeps .venv and the committed site)
 	rm -rf data/processed data/interim build

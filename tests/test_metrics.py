@@ -19,6 +19,13 @@ def test_every_entry_has_labels_and_a_known_unit():
         assert m.zh and m.en and m.unit in UNITS, m.id
 
 
+def test_every_theme_is_used(tables):
+    from compare.metrics import themes
+
+    assert [t.id for t in themes() if t.id not in set(tables["targets"].theme)] == []
+    assert (tables["targets"].theme == "other").sum() == 0
+
+
 def test_every_catalogue_entry_is_used_by_the_corpus(tables):
     used = set(tables["targets"].metric)
     assert [m.id for m in catalogue() if m.id not in used] == []
@@ -48,11 +55,14 @@ def test_unit_must_agree():
 
 @pytest.mark.parametrize("text, problem", [
     ("metrics: []", "no 'metrics:' list"),
-    ("metrics:\n  - {id: a, zh: 甲, en: A, unit: count, all: ['(']}", "not a valid regular expression"),
-    ("metrics:\n  - {id: a, zh: 甲, en: A, unit: count, all: [x]}\n  - {id: a, zh: 乙, en: B, unit: count, all: [y]}",
-     "used twice"),
-    ("metrics:\n  - {id: a, zh: 甲, unit: count, all: [x]}", "has no 'en'"),
-    ("metrics:\n  - {id: a, zh: 甲, en: A, unit: acres, all: [x]}", "is not one of"),
+    ("themes: [{id: t, zh: 甲, en: T, pattern: x}]\nmetrics:\n  - {id: a, zh: 甲, en: A, unit: count, theme: t, all: ['(']}",
+     "not a valid regular expression"),
+    ("metrics:\n  - {id: a, zh: 甲, en: A, unit: count, theme: nowhere, all: [x]}", "is not one of the catalogue's themes"),
+    ("themes: [{id: t, zh: 甲, en: T, pattern: x}]\nmetrics:\n  - {id: a, zh: 甲, en: A, unit: count, theme: t, all: [x]}"
+     "\n  - {id: a, zh: 乙, en: B, unit: count, theme: t, all: [y]}", "used twice"),
+    ("metrics:\n  - {id: a, zh: 甲, unit: count, theme: t, all: [x]}", "has no 'en'"),
+    ("themes: [{id: t, zh: 甲, en: T, pattern: x}]\nmetrics:\n  - {id: a, zh: 甲, en: A, unit: acres, theme: t, all: [x]}",
+     "is not one of"),
 ])
 def test_catalogue_errors_name_the_entry(text, problem):
     with pytest.raises(CompareError, match=problem):

@@ -7,7 +7,7 @@ import compare
 from compare import tokens as tok
 from compare.reuse import make_stream, shared_passages, side_by_side
 from compare.similarity import section_pairs
-from compare.pipeline import analysis_units
+from compare.similarity import analysis_units
 
 
 # ---- tokens
@@ -115,7 +115,7 @@ def test_top_five_per_other_city_in_both_directions(tables):
 
 def test_character_ngrams_agree_on_the_pinned_pairs(built):
     _, result = built
-    units = analysis_units(result.results)
+    units = analysis_units(result.tables["sections"], result.tables["tasks"])
     pairs = section_pairs(units, tokens=None, texts=units.text.tolist(), analyzer="char")
     for a, b in PINNED:
         assert best(pairs, a, b.split("/")[0]) == b

@@ -66,10 +66,34 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from . import report
+
+    paths = Paths(args.root)
+    if args.action == "plan":
+        pages = report.write_plan(paths)
+        print(f"report plan: {len(pages)} pages → {paths.build / 'report-plan.json'}")
+    elif args.action == "run":
+        for name in args.pages:
+            report.progress(name, report.run_page(name, paths))
+    elif args.action == "render":
+        for name in args.pages:
+            report.render_page(name, paths)
+    elif args.action == "index":
+        report.write_index(paths)
+    elif args.action == "clean":
+        report.remove_outputs(paths)
+    elif args.action == "screenshots":
+        for path in report.screenshots(paths):
+            print(f"  {path.relative_to(paths.root)}")
+    return 0
+
+
 COMMANDS = {
     "build": (_cmd_build, "build every processed table from data/raw/ into data/processed/"),
     "metrics": (_cmd_metrics, "list the metric catalogue and which cities set each metric"),
     "evaluate": (_cmd_evaluate, "score the targets table against a hand-coded gold file"),
+    "report": (_cmd_report, "plan, run and render the report notebooks (the Makefile drives this)"),
 }
 
 
@@ -89,6 +113,13 @@ def make_parser() -> argparse.ArgumentParser:
         if name == "metrics":
             p.add_argument("--unmapped", action="store_true",
                            help="list the targets that fit no catalogue entry, so the catalogue can grow")
+        if name == "report":
+            p.add_argument("action", choices=["plan", "run", "render", "index", "clean", "screenshots"],
+                           help="plan: expand notebooks/reports.yaml into build/report-plan.json and build/reports.mk; "
+                                "run PAGE…: execute pages' notebooks with papermill; render PAGE…: write site/PAGE.html; "
+                                "index: write site/index.html; clean: delete the generated site and figures; "
+                                "screenshots: PNGs of the index and one page per notebook in build/screenshots/")
+            p.add_argument("pages", nargs="*", help="page names, e.g. 03-city-qingyang (see build/report-plan.json)")
         if name == "evaluate":
             p.add_argument("--gold", help="gold CSV (default tests/gold/targets.csv; format in tests/gold/CODEBOOK.md)")
     return parser

@@ -23,11 +23,20 @@ LEVEL_RE = re.compile(r"国家、省级以上|国家、省级|国家级|省级�
 
 
 @dataclass(frozen=True)
+class Theme:
+    id: str
+    zh: str
+    en: str
+    pattern: re.Pattern
+
+
+@dataclass(frozen=True)
 class Metric:
     id: str
     zh: str
     en: str
     unit: str
+    theme: str
     all: tuple[re.Pattern, ...]
     none: tuple[re.Pattern, ...] = ()
 
@@ -35,18 +44,31 @@ class Metric:
         return all(p.search(context) for p in self.all) and not any(p.search(context) for p in self.none)
 
 
+def parse_themes(data: dict, source: str) -> tuple[Theme, ...]:
+    out = []
+    for i, t in enumerate(data.get("themes") or [], start=1):
+        for key in ("id", "zh", "en", "pattern"):
+            if not t.get(key):
+                raise CompareError(f"{source}: theme {i} ({t.get('id', '?')}) has no '{key}'.")
+        out.append(Theme(t["id"], t["zh"], t["en"], re.compile(t["pattern"])))
+    return tuple(out)
+
+
 def parse_catalogue(text: str, source: str) -> tuple[Metric, ...]:
     data = yaml.safe_load(text)
     entries = data.get("metrics") if isinstance(data, dict) else None
     if not entries:
         raise CompareError(f"{source}: no 'metrics:' list found. See the comment at the top of the catalogue.")
+    theme_ids = {t.id for t in parse_themes(data, source)}
     seen: set[str] = set()
     out = []
     for i, e in enumerate(entries, start=1):
         where = f"{source}: entry {i} ({e.get('id', '?')})"
-        for key in ("id", "zh", "en", "unit", "all"):
+        for key in ("id", "zh", "en", "unit", "theme", "all"):
             if not e.get(key):
-                raise CompareError(f"{where} has no '{key}'. Every entry needs id, zh, en, unit and all.")
+                raise CompareError(f"{where} has no '{key}'. Every entry needs id, zh, en, unit, theme and all.")
+        if e["theme"] not in theme_ids:
+            raise CompareError(f"{where}: theme {e['theme']!r} is not one of the catalogue's themes ({', '.join(sorted(theme_ids))}).")
         if not re.fullmatch(r"[a-z][a-z0-9_]*", e["id"]):
             raise CompareError(f"{where}: the id must be an ASCII snake_case slug.")
         if e["id"] in seen:
@@ -58,13 +80,33 @@ def parse_catalogue(text: str, source: str) -> tuple[Metric, ...]:
             compiled = {k: tuple(re.compile(p) for p in e.get(k, ())) for k in ("all", "none")}
         except re.error as err:
             raise CompareError(f"{where}: a rule is not a valid regular expression ({err}).") from None
-        out.append(Metric(e["id"], e["zh"], e["en"], e["unit"], compiled["all"], compiled["none"]))
+        out.append(Metric(e["id"], e["zh"], e["en"], e["unit"], e["theme"], compiled["all"], compiled["none"]))
     return tuple(out)
 
 
 @lru_cache(maxsize=1)
 def catalogue() -> tuple[Metric, ...]:
     return parse_catalogue(CATALOGUE_FILE.read_text(encoding="utf-8"), str(CATALOGUE_FILE))
+
+
+@lru_cache(maxsize=1)
+def themes() -> tuple[Theme, ...]:
+    return parse_themes(yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8")), str(CATALOGUE_FILE))
+
+
+OTHER_THEME = Theme("other", "其他", "Other", re.compile("$^"))
+
+
+def theme_of(metric: Metric | None, *contexts: str) -> Theme:
+    """The metric's theme, or for an unmapped target the first theme matching its object, then its sentence."""
+    by = {t.id: t for t in themes()}
+    if metric:
+        return by[metric.theme]
+    for context in contexts:
+        for t in themes():
+            if t.pattern.search(context):
+                return t
+    return OTHER_THEME
 
 
 def by_id() -> dict[str, Metric]:

@@ -17,16 +17,16 @@ from typing import Callable
 import pandas as pd
 
 from . import schemas
-from .clean import Cleaned, clean, han_sequence
+from .clean import Cleaned, clean
 from .config import Paths
 from .corpus import Document, load_registry, verify_files
 from .documents import Citation, cited_works, extract_citations
 from .output import StagedDirectory, atomic_write_text, write_table
 from .readers import Decoded, read_document
 from .reuse import passages_table
-from .similarity import MIN_HAN, document_similarity, section_pairs
+from .similarity import analysis_units, document_similarity, section_pairs
 from .sections import ParsedDocument, parse_sections
-from .metrics import core_label
+from .metrics import core_label, theme_of
 from .targets import Target, extract_targets
 from .tasks import Task, extract_tasks
 from .tokens import TokenCache, is_proper_name
@@ -128,7 +128,9 @@ def targets_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
                 "target_id": t.target_id, "metric": t.metric_id, "city": r.doc.city, "value": p.value, "year": year,
                 "value_max": p.value_max, "unit": p.unit, "measure_word": p.measure_word, "comparator": p.comparator,
                 "metric_zh": metric.zh if metric else core_label(p.label) or p.label,
-                "metric_en": metric.en if metric else "", "label": p.label, "level": p.level,
+                "metric_en": metric.en if metric else "",
+                "theme": theme_of(metric, p.label, r.text[p.char_start:p.char_end]).id,
+                "label": p.label, "level": p.level,
                 "year_source": year_source, "doc_id": p.doc_id, "section_id": p.section_id,
                 "char_start": p.char_start, "char_end": p.char_end, "source_text": r.text[p.char_start:p.char_end],
                 "value_start": p.value_start, "value_end": p.value_end,
@@ -146,37 +148,6 @@ def target_mentions_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
         "value_text": r.text[m.value_start:m.value_end], "is_primary": m is t.primary,
     } for r in results for t in r.targets for m in t.mentions]
     return pd.DataFrame(rows, columns=schemas.TARGET_MENTIONS.columns).astype({"year": "Int64", "value_max": float})
-
-
-def analysis_spans(r: ProcessedDocument) -> dict[str, list[tuple[int, int]]]:
-    """Each section's body without its task assignment (责任单位 … lines): the text compared across cities."""
-    cuts = sorted((t.char_start, t.char_end) for t in r.tasks)
-    spans = {}
-    for sec in r.parsed.sections:
-        pieces, pos = [], sec.char_start
-        for cs, ce in cuts:
-            if ce <= pos or cs >= sec.char_end:
-                continue
-            if cs > pos:
-                pieces.append((pos, cs))
-            pos = max(pos, ce)
-        if pos < sec.char_end:
-            pieces.append((pos, sec.char_end))
-        spans[sec.section_id] = pieces
-    return spans
-
-
-def analysis_units(results: list[ProcessedDocument]) -> pd.DataFrame:
-    """The sections compared across cities: those with at least MIN_HAN Chinese characters of their own."""
-    rows = []
-    for r in results:
-        spans = analysis_spans(r)
-        for sec in r.parsed.sections:
-            text = "".join(r.text[s:e] for s, e in spans[sec.section_id])
-            if len(han_sequence(text)) >= MIN_HAN:
-                rows.append({"section_id": sec.section_id, "doc_id": r.doc.doc_id, "city": r.doc.city,
-                             "order": sec.order, "text": text})
-    return pd.DataFrame(rows, columns=["section_id", "doc_id", "city", "order", "text"])
 
 
 def section_locator(results: list[ProcessedDocument]) -> Callable[[str, int], str]:
@@ -203,9 +174,10 @@ def place_names(results: list[ProcessedDocument]) -> frozenset[str]:
     return frozenset(names)
 
 
-def text_tables(results: list[ProcessedDocument], paths: Paths) -> dict[str, pd.DataFrame]:
+def text_tables(results: list[ProcessedDocument], sections: pd.DataFrame, tasks: pd.DataFrame,
+                paths: Paths) -> dict[str, pd.DataFrame]:
     """The cross-document text analyses: section and document similarity, shared passages, keyness."""
-    units = analysis_units(results)
+    units = analysis_units(sections, tasks)
     tokens = TokenCache(paths.token_cache).tokens(units.text.tolist())
     docs = pd.DataFrame([{"doc_id": r.doc.doc_id, "city": r.doc.city} for r in results])
     by_doc = {d: [] for d in docs.doc_id}
@@ -213,7 +185,8 @@ def text_tables(results: list[ProcessedDocument], paths: Paths) -> dict[str, pd.
     for doc_id, city, toks in zip(units.doc_id, units.city, tokens):
         by_doc[doc_id].extend(toks)
         by_city[city].extend(toks)
-    spans = {r.doc.doc_id: [p for ps in analysis_spans(r).values() for p in ps] for r in results}
+    spans = {d: [p for ps in g.spans for p in ps] for d, g in units.groupby("doc_id")}
+    spans = {d: spans.get(d, []) for d in docs.doc_id}
     return {
         "section_pairs": section_pairs(units, tokens),
         "document_similarity": document_similarity(docs, [by_doc[d] for d in docs.doc_id]),
@@ -232,15 +205,16 @@ class BuildResult:
 
 
 def build_tables(results: list[ProcessedDocument], paths: Paths) -> dict[str, pd.DataFrame]:
+    sections, tasks = sections_frame(results), tasks_frame(results)
     frames = {
         "documents": documents_frame(results),
-        "sections": sections_frame(results),
-        "tasks": tasks_frame(results),
+        "sections": sections,
+        "tasks": tasks,
         "citations": citations_frame(results),
         "cleaning_log": cleaning_log_frame(results),
         "targets": targets_frame(results),
         "target_mentions": target_mentions_frame(results),
-        **text_tables(results, paths),
+        **text_tables(results, sections, tasks, paths),
     }
     return {name: schemas.ALL_TABLES[name].finalise(df) for name, df in frames.items()}
 

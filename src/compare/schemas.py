@@ -13,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .corpus import ADMIN_LEVELS, STATUSES
-from .metrics import UNITS
+from .metrics import OTHER_THEME, UNITS, themes
 
 SLUG = r"^[a-z][a-z0-9_-]*$"
 KINDS = ("preamble", "body", "attachment", "task_row", "list_row")
@@ -170,6 +170,7 @@ TARGETS = Table(
         "comparator": _str(pa.Check.isin(COMPARATORS)),
         "metric_zh": _str(pa.Check.str_length(min_value=1)),
         "metric_en": _str(),
+        "theme": _str(pa.Check.isin([t.id for t in themes()] + [OTHER_THEME.id])),
         "label": _str(),
         "level": _str(),
         "year_source": _str(pa.Check.isin(YEAR_SOURCES)),

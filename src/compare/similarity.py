@@ -17,12 +17,36 @@ import pandas as pd
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from .clean import fold
+from .clean import fold, han_sequence
 
 ANALYZERS = ("word", "char")
 MIN_HAN = 10  # sections with fewer Chinese characters say too little to compare
 _BLOCK = 512
 _NOT_TEXT = re.compile(r"[^\u4e00-\u9fffA-Za-z0-9]+")
+
+
+def analysis_units(sections: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
+    """The sections compared across cities: each section's body without its task assignment (the
+    责任单位 … lines), kept when at least MIN_HAN Chinese characters remain. `spans` are the kept
+    pieces as offsets into the cleaned text."""
+    cuts: dict[str, list[tuple[int, int]]] = {}
+    for t in tasks.itertuples():
+        cuts.setdefault(t.doc_id, []).append((t.char_start, t.char_end))
+    rows = []
+    for s in sections.itertuples():
+        pieces, pos = [], s.char_start
+        for cs, ce in sorted(cuts.get(s.doc_id, [])):
+            if ce <= pos or cs >= s.char_end:
+                continue
+            if cs > pos:
+                pieces.append((pos, cs))
+            pos = max(pos, ce)
+        if pos < s.char_end:
+            pieces.append((pos, s.char_end))
+        text = "".join(s.text[a - s.char_start:b - s.char_start] for a, b in pieces)
+        if len(han_sequence(text)) >= MIN_HAN:
+            rows.append((s.section_id, s.doc_id, s.city, s.order, text, pieces))
+    return pd.DataFrame(rows, columns=["section_id", "doc_id", "city", "order", "text", "spans"])
 
 
 def char_text(text: str) -> str:
@@ -81,15 +105,15 @@ def section_pairs(units: pd.DataFrame, tokens: list[list[str]], texts: list[str]
     return top_pairs(units.reset_index(drop=True), X, top_k)
 
 
-def pair_matrix(units: pd.DataFrame, tokens: list[list[str]], doc_a: str, doc_b: str) -> pd.DataFrame:
-    """The full similarity matrix between two documents' units, in document order (for heatmaps).
+def pair_matrix(units: pd.DataFrame, tokens: list[list[str]], city_a: str, city_b: str) -> pd.DataFrame:
+    """The full similarity matrix between two cities' units, in document order (for heatmaps).
 
     IDF is fitted on the whole corpus, as in ``section_pairs``, so the scores agree.
     """
     X = vectorise(tokens)
     units = units.reset_index(drop=True)
-    a = units.index[units.doc_id == doc_a]
-    b = units.index[units.doc_id == doc_b]
+    a = units.index[units.city == city_a]
+    b = units.index[units.city == city_b]
     S = (X[a] @ X[b].T).toarray()
     return pd.DataFrame(np.round(S, 6), index=units.section_id[a], columns=units.section_id[b])
 

@@ -79,7 +79,7 @@ CLAUSE_ENDS = SENTENCE_ENDS + "，；：:;"
 _SHARE_TRAILING = re.compile(r"(?:达到|为|占|实现|比例为|不低于|不少于|至少|超过|高于|不超过|低于|提取|按照|按)+$")
 _LEADING_NOISE = re.compile(r"^(?:(?:力争|争取|确保)?(?:到|至)\d{4}年(?:底|前)?|力争|确保|争取|全市|全区|全县|原则上|"
                             r"每年|每学期|其中|并|使|要|应|可|将|逐步|进一步|积极|重点|同时|同步|着力|大力|共同|"
-                            r"按照规定|按规定)+")
+                            r"按照规定|按规定|严格落实|切实落实|落实)+")
 _TRAILING_NOISE = re.compile(r"(?:达到|占|为|不低于|不少于|至少|超过|高于|不超过|低于|按照|按|提取|实现|比例为|"
                              r"的|各|在|于|共|共建|建设|建成|打造|培育|设立)+$")
 
@@ -343,9 +343,11 @@ def _labels(text: str, unit: str, c_start: int, c_end: int, start: int, end: int
         return [post or _clean_label(re.split(r"[并和、]", pre)[-1]) or pre]
     # shares, amounts, ratios, multiples: the subject, with what follows when it ends in a base (总数的)
     pre = _clean_label(text[c_start:start], keep_base=True)
-    pre = re.sub(r"^(?:按照规定|按规定|按照|按|对|给予|可按|可)+", "", pre)
+    pre = re.sub(r"^(?:按照规定|按规定|按照|按|对于|对|给予|可按|可)+", "", pre)
     pre = re.sub(rf"^(?:{_BEFORE_RE.pattern})", "", pre)
-    if pre.endswith("的") and post:
+    pre = re.sub(r"(?:市财政|财政)?给予$", "", pre)
+    if post and not re.fullmatch(r"的?(?:规定|目标任务|目标|任务|政策|要求|比例|标准)", post) and \
+            (pre.endswith("的") or unit == "yuan" and len(core_label(post)) >= 2):
         return [f"{pre}…{post}"]
     return [pre or post]
 

@@ -154,3 +154,17 @@ def extract_tasks(cleaned: str, sections: list[Section]) -> list[Task]:
             char_end=max(e for _, e in spans),
         ))
     return tasks
+
+
+def department_load(tasks) -> "pd.DataFrame":
+    """Tasks per catalogue department (responsible and supporting), for a tasks table."""
+    import pandas as pd
+
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    for row in tasks.itertuples():
+        for role, units in ((0, row.lead_units), (1, row.support_units)):
+            for unit in dict.fromkeys(department_of(u) or u for u in units):
+                key = (unit.key, unit.zh, unit.en) if isinstance(unit, Department) else (unit, unit, "(not in the catalogue)")
+                counts.setdefault(key, [0, 0])[role] += 1
+    rows = [(k, zh, en, lead, support) for (k, zh, en), (lead, support) in counts.items()]
+    return pd.DataFrame(rows, columns=["department", "department_zh", "department_en", "lead", "support"])

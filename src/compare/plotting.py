@@ -1,0 +1,332 @@
+"""Charts that render the same everywhere: the bundled CJK font, bilingual labels, cited sources.
+
+Input: processed tables (via :func:`compare.report.table`) and matplotlib figures the
+notebooks draw. Output: ``figures/<name>.png`` and ``.svg`` — byte-reproducible (no dates in
+the metadata, fixed SVG ids, text as paths) — and the HTML that shows a figure on the site with
+its sources underneath. A figure whose text would fall back to a missing glyph is an error.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import warnings
+from functools import lru_cache
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+from .config import FONT_FILE, Paths  # noqa: E402
+from .output import atomic_write_bytes  # noqa: E402
+
+FONT_NAME = "Noto Sans CJK SC"
+DPI = 150
+PALETTE = "colorblind"
+
+
+class MissingGlyphError(RuntimeError):
+    """Text in a figure has characters the bundled font lacks (it would render as boxes)."""
+
+
+@lru_cache(maxsize=1)
+def _register_font() -> str:
+    font_manager.fontManager.addfont(str(FONT_FILE))
+    return font_manager.FontProperties(fname=str(FONT_FILE)).get_name()
+
+
+def setup() -> None:
+    """The one plotting setup: seaborn's theme, then the bundled font (the theme would reset it)."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
+    name = _register_font()
+    plt.rcParams.update({
+        "font.family": "sans-serif",
+        "font.sans-serif": [name, "DejaVu Sans"],
+        "axes.unicode_minus": True,  # the bundled font has U+2212, so minus signs render
+        "svg.fonttype": "path",  # glyphs as outlines: the SVG needs no font on the reader's machine
+        "svg.hashsalt": "compare",  # stable ids inside SVG files
+        "figure.dpi": 100,
+        "savefig.bbox": "tight",
+        "figure.max_open_warning": 0,
+    })
+
+
+def bilingual(zh: str, en: str) -> str:
+    return f"{zh}\n{en}" if zh and en else zh or en
+
+
+def _render(fig, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(buf, format=fmt, **kw)
+    missing = [str(w.message) for w in caught if "missing from" in str(w.message) or "Glyph" in str(w.message)]
+    if missing:
+        raise MissingGlyphError("; ".join(sorted(set(missing))[:5]))
+    return buf.getvalue()
+
+
+def save(fig, name: str, alt: str, sources: str, paths: Paths | None = None):
+    """Write figures/<name>.png and .svg and return the HTML that shows the figure with its sources.
+
+    The sources (documents and sections) are printed under the chart inside the image too, so
+    a figure copied out of the site still cites them.
+    """
+    paths = paths or Paths()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tight_layout cannot place every layout (clustermap); that is fine
+        fig.tight_layout()
+    if sources:
+        fig.text(0.0, 0.0, sources, ha="left", va="top", fontsize=7, color="#555555", wrap=True,
+                 transform=fig.transFigure)
+    png = _render(fig, "png", dpi=DPI, metadata={"Software": None})
+    svg = _render(fig, "svg", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    atomic_write_bytes(paths.figures / f"{name}.png", png)
+    atomic_write_bytes(paths.figures / f"{name}.svg", svg)
+    from IPython.display import HTML
+
+    return HTML(
+        f'<figure class="chart"><img src="../figures/{html.escape(name)}.png" alt="{html.escape(alt)}" '
+        f'style="max-width:100%"><figcaption>图表文件 Chart files: <a href="../figures/{html.escape(name)}.png">PNG</a> · '
+        f'<a href="../figures/{html.escape(name)}.svg">SVG</a></figcaption></figure>')
+
+
+# ---- labels
+
+COMPARATOR_SYMBOL = {"=": "", ">=": "≥", ">": ">", "<=": "≤", "<": "<", "~": "≈"}
+UNIT_LABELS = {"percent": ("%", "percent"), "count": ("个", "count"), "person": ("人", "people"),
+               "person_times": ("人次", "person-times"), "times": ("次", "times"), "yuan": ("元", "yuan"),
+               "month": ("个月", "months"), "year": ("年", "years"), "multiple": ("倍", "times as many"),
+               "ratio": ("比", "ratio"), "mu": ("亩", "mu")}
+
+
+def short_value(row) -> str:
+    """A target's value as a compact bilingual-neutral string: ≥50%, 1–2, ≈10, 500,000元."""
+    def num(v: float) -> str:
+        return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.4g}"
+
+    if row.unit == "ratio":
+        return f"{COMPARATOR_SYMBOL[row.comparator]}{row.value_text.rstrip('以上左右')}"
+    value = num(row.value) + (f"–{num(row.value_max)}" if pd.notna(row.value_max) else "")
+    unit = {"percent": "%", "yuan": "元", "multiple": "×"}.get(row.unit, "")
+    return f"{COMPARATOR_SYMBOL[row.comparator]}{value}{unit}"
+
+
+def document_label(docs: pd.DataFrame, doc_id: str) -> str:
+    """City names, and the document when a city has several."""
+    d = docs.set_index("doc_id").loc[doc_id]
+    several = (docs.city == d.city).sum() > 1
+    return f"{d.city_zh} {d.city_en}" + (f" ({doc_id})" if several else "")
+
+
+def cite_documents(docs: pd.DataFrame) -> str:
+    parts = [f"{d.city_zh} {d.doc_number or '《' + d.title[:24] + '》'}" for d in docs.itertuples()]
+    return "来源 Sources: " + "；".join(parts)
+
+
+def _finish(ax, title_zh: str, title_en: str) -> None:
+    ax.set_title(f"{title_zh}\n{title_en}", loc="left", fontsize=12)
+
+
+# ---- charts (each returns the figure; notebooks pass it to save())
+
+
+def coverage_heatmap(targets: pd.DataFrame, names: pd.DataFrame):
+    """Which city sets which catalogue metric, with the values it sets."""
+    from matplotlib.colors import ListedColormap
+
+    from .metrics import catalogue
+
+    metrics = [m for m in catalogue() if m.id in set(targets.metric)]
+    cities = list(names.index)
+    present = np.zeros((len(metrics), len(cities)))
+    annot = np.full(present.shape, "", dtype=object)
+    for i, m in enumerate(metrics):
+        for j, c in enumerate(cities):
+            rows = targets[(targets.metric == m.id) & (targets.city == c)]
+            if len(rows):
+                present[i, j] = 1
+                values = [short_value(r) for r in rows.itertuples()]
+                annot[i, j] = ", ".join(values) if len(values) <= 3 else f"{len(values)} targets"
+    fig, ax = plt.subplots(figsize=(2.0 * len(cities) + 5, 0.5 * len(metrics) + 1.8))
+    sns.heatmap(present, annot=annot, fmt="", cmap=ListedColormap(["#f2f2f2", "#a6cee3"]), cbar=False,
+                linewidths=1, linecolor="white", annot_kws={"fontsize": 8}, ax=ax, vmin=0, vmax=1)
+    ax.set_yticks(np.arange(len(metrics)) + 0.5, [f"{m.zh}  {m.en}" for m in metrics], rotation=0, fontsize=8)
+    ax.set_xticks(np.arange(len(cities)) + 0.5, [f"{names.loc[c, 'city_zh']}\n{names.loc[c, 'city_en']}" for c in cities],
+                  rotation=0, fontsize=9)
+    ax.xaxis.tick_top()
+    ax.set_xlabel("")
+    _finish(ax, "谁设定了哪些目标（单元格内为目标值）", "Who sets which target (cells show the values set; ≥ at least, ≈ about)")
+    return fig
+
+
+def deadline_timeline(targets: pd.DataFrame, names: pd.DataFrame):
+    """How many targets each city sets for each deadline year, and how many have none."""
+    years = sorted(int(y) for y in targets.year.dropna().unique())
+    columns = [str(y) for y in years] + ["—"]
+    cities = list(names.index)
+    fig, ax = plt.subplots(figsize=(1.1 * len(columns) + 4, 0.7 * len(cities) + 1.8))
+    for i, c in enumerate(cities):
+        rows = targets[targets.city == c]
+        for j, col in enumerate(columns):
+            n = int(rows.year.isna().sum()) if col == "—" else int((rows.year == int(col)).sum())
+            if n:
+                ax.scatter(j, i, s=60 + 30 * n, color="#1f78b4" if col != "—" else "#bbbbbb", zorder=3)
+                ax.annotate(str(n), (j, i), ha="center", va="center", fontsize=8, color="white", zorder=4)
+    ax.set_xticks(range(len(columns)), columns[:-1] + ["无期限\nno deadline"])
+    ax.set_yticks(range(len(cities)), [f"{names.loc[c, 'city_zh']} {names.loc[c, 'city_en']}" for c in cities])
+    ax.set_xlim(-0.6, len(columns) - 0.4)
+    ax.set_ylim(len(cities) - 0.5, -0.5)
+    ax.set_xlabel("目标期限（年） Deadline year")
+    _finish(ax, "各城市目标的完成期限（圆内为目标数）", "When each city's targets fall due (number of targets in each circle)")
+    return fig
+
+
+def targets_per_city(targets: pd.DataFrame, names: pd.DataFrame):
+    cities = list(names.index)
+    mapped = [int(((targets.city == c) & ~targets.metric.str.startswith("label:")).sum()) for c in cities]
+    other = [int(((targets.city == c) & targets.metric.str.startswith("label:")).sum()) for c in cities]
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(cities) + 1.6))
+    y = np.arange(len(cities))
+    ax.barh(y, mapped, color="#1f78b4", label="目录指标 catalogue metric (comparable across cities)")
+    ax.barh(y, other, left=mapped, color="#a6cee3", label="其他目标 other targets (this city's own)")
+    for i in range(len(cities)):
+        ax.annotate(f"{mapped[i] + other[i]}", (mapped[i] + other[i], i), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=9)
+    ax.set_yticks(y, [f"{names.loc[c, 'city_zh']} {names.loc[c, 'city_en']}" for c in cities])
+    ax.invert_yaxis()
+    ax.set_xlabel("目标数 Number of targets")
+    ax.legend(loc="lower right", fontsize=8)
+    _finish(ax, "各城市的量化目标数", "Quantitative targets per city")
+    return fig
+
+
+def similarity_clustermap(docsim: pd.DataFrame, docs: pd.DataFrame):
+    """Document × document similarity with the dendrogram of an average-linkage clustering."""
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+
+    m = docsim.pivot(index="doc_a", columns="doc_b", values="score")
+    labels = [document_label(docs, d) for d in m.index]
+    m.index, m.columns = labels, labels
+    dist = squareform(np.clip(1 - m.values, 0, None), checks=False)
+    link = linkage(dist, method="average")
+    n = len(labels)
+    grid = sns.clustermap(m, row_linkage=link, col_linkage=link, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1,
+                          figsize=(1.3 * n + 4, 1.3 * n + 3), cbar_kws={"label": "余弦相似度 cosine similarity"},
+                          dendrogram_ratio=0.15)
+    grid.ax_heatmap.set_xlabel("")
+    grid.ax_heatmap.set_ylabel("")
+    grid.fig.suptitle("文件之间的文本相似度（TF-IDF 余弦），树状图为平均连接聚类\n"
+                      "How similar the documents are (TF-IDF cosine); the tree is an average-linkage clustering",
+                      x=0.02, ha="left", fontsize=11, y=1.04)
+    return grid.fig
+
+
+_MARKERS = {"=": ("o", True), ">=": ("o", True), ">": ("o", False), "<=": ("o", True), "<": ("o", False),
+            "~": ("D", False)}
+
+
+def metric_chart(rows: pd.DataFrame, docs: pd.DataFrame, metric_zh: str, metric_en: str, unit: str):
+    """One metric across cities, drawn faithfully: ≥ as an arrow to the right, ranges as intervals,
+    ≈ as a hollow diamond; each value labelled as printed, with its deadline."""
+    rows = rows.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(10, 0.75 * len(rows) + 2.4))
+    hi = float(np.nanmax(np.r_[rows.value.to_numpy(float), rows.value_max.to_numpy(float)]))
+    span = hi * 1.35 if hi > 0 else 1
+    for i, r in rows.iterrows():
+        marker, filled = _MARKERS[r.comparator]
+        color = sns.color_palette(PALETTE)[0]
+        if pd.notna(r.value_max):
+            ax.plot([r.value, r.value_max], [i, i], color=color, lw=3, solid_capstyle="butt")
+            ax.plot([r.value, r.value_max], [i, i], "|", color=color, ms=14, mew=2)
+        else:
+            ax.plot(r.value, i, marker, ms=9, mfc=color if filled else "white", mec=color, mew=2)
+            if r.comparator in (">=", ">", "<=", "<"):
+                direction = 1 if r.comparator.startswith(">") else -1
+                ax.annotate("", xy=(r.value + direction * span * 0.12, i), xytext=(r.value, i),
+                            arrowprops={"arrowstyle": "->", "color": color, "lw": 2})
+        due = f"{int(r.year)}年 by {int(r.year)}" if pd.notna(r.year) else "无期限 no deadline"
+        ax.annotate(f"{short_value(r)}（{r.value_text}）　{due}", (r.value_max if pd.notna(r.value_max) else r.value, i),
+                    xytext=(14, 8), textcoords="offset points", fontsize=8, color="#333333")
+    ax.set_yticks(range(len(rows)), [f"{document_label(docs, r.doc_id)}\n{r.section_id.split('/', 1)[1]}"
+                                     for r in rows.itertuples()], fontsize=8)
+    ax.set_ylim(len(rows) - 0.4, -0.7)
+    ax.set_xlim(0, span * 1.15)
+    zh, en = UNIT_LABELS[unit]
+    ax.set_xlabel(f"{zh} {en}")
+    _finish(ax, metric_zh, f"{metric_en} — ● exactly, ●→ at least, ○→ more than, ◇ about, ├┤ range")
+    return fig
+
+
+def theme_deadline_chart(targets: pd.DataFrame):
+    """A city's targets by theme, split by deadline year."""
+    from .metrics import OTHER_THEME, themes
+
+    ordered = [t for t in (*themes(), OTHER_THEME) if t.id in set(targets.theme)]
+    years = [str(int(y)) for y in sorted(targets.year.dropna().unique())] + ["—"]
+    colors = dict(zip(years, sns.color_palette("Blues_r", len(years) - 1) + [(0.75, 0.75, 0.75)]))
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(ordered) + 2))
+    left = np.zeros(len(ordered))
+    for y in years:
+        counts = np.array([((targets.theme == t.id) & ((targets.year.isna()) if y == "—" else (targets.year == int(y)))).sum()
+                           for t in ordered], dtype=float)
+        ax.barh(range(len(ordered)), counts, left=left, color=colors[y],
+                label="无期限 no deadline" if y == "—" else f"{y}年 by {y}")
+        left += counts
+    ax.set_yticks(range(len(ordered)), [f"{t.zh} {t.en}" for t in ordered])
+    ax.invert_yaxis()
+    ax.set_xlabel("目标数 Number of targets")
+    ax.legend(fontsize=8, loc="lower right")
+    _finish(ax, "按主题和期限划分的目标", "Targets by theme and deadline")
+    return fig
+
+
+def department_load_chart(load: pd.DataFrame):
+    """Tasks per department: `load` has department_zh, department_en, lead, support."""
+    load = load.sort_values(["lead", "support", "department_zh"], ascending=[False, False, True]).head(20)
+    fig, ax = plt.subplots(figsize=(9, 0.42 * len(load) + 2))
+    y = np.arange(len(load))
+    ax.barh(y, load.lead, color="#1f78b4", label="责任单位 responsible")
+    ax.barh(y, load.support, left=load.lead, color="#a6cee3", label="配合单位 supporting")
+    ax.set_yticks(y, [f"{r.department_zh}  {r.department_en}" for r in load.itertuples()], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("任务数 Number of tasks")
+    ax.legend(fontsize=8, loc="lower right")
+    _finish(ax, "各部门承担的任务", "Tasks each department carries")
+    return fig
+
+
+def keyness_chart(keyness: pd.DataFrame, top: int = 15):
+    k = keyness.sort_values("rank").head(top)
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(k) + 2))
+    ax.barh(range(len(k)), k.g2, color="#33a02c")
+    for i, r in enumerate(k.itertuples()):
+        ax.annotate(f"{r.count} vs {r.count_rest}", (r.g2, i), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set_yticks(range(len(k)), k.term)
+    ax.invert_yaxis()
+    ax.set_xlabel("对数似然 G² log-likelihood (uses here vs in all other cities)")
+    _finish(ax, "本市比其他城市更常用的词", "Words this city uses more than the others")
+    return fig
+
+
+def pair_heatmap(matrix: pd.DataFrame, label_a: str, label_b: str):
+    """Section × section similarity of two documents, in document order."""
+    n, m = matrix.shape
+    fig, ax = plt.subplots(figsize=(min(4 + 0.16 * m, 16), min(3 + 0.16 * n, 16)))
+    sns.heatmap(matrix.values, cmap="Blues", vmin=0, vmax=max(0.5, float(matrix.values.max())), ax=ax, rasterized=True,
+                cbar_kws={"label": "余弦相似度 cosine similarity"})
+    ax.set_yticks(np.arange(n) + 0.5, [s.split("/", 1)[1] for s in matrix.index], fontsize=5, rotation=0)
+    ax.set_xticks(np.arange(m) + 0.5, [s.split("/", 1)[1] for s in matrix.columns], fontsize=5, rotation=90)
+    ax.set_ylabel(label_a)
+    ax.set_xlabel(label_b)
+    _finish(ax, "逐节文本相似度（按文件顺序）", "Section-by-section similarity, in document order")
+    return fig

@@ -1,0 +1,116 @@
+"""The rendered site as a reader sees it: every page loads in headless Chromium, every image and
+local link resolves, and no figure falls back to a missing glyph.
+
+Needs the built site (make report) and Debian's chromium. `make test` builds the site first;
+CI installs chromium and sets COMPARE_REQUIRE_BROWSER=1 so that a missing browser fails the
+run instead of skipping these tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from .conftest import REPO
+
+SITE = REPO / "site"
+FIGURES = REPO / "figures"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _require(condition: bool, why: str) -> None:
+    if not condition:
+        if os.environ.get("COMPARE_REQUIRE_BROWSER"):
+            pytest.fail(why)
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def server():
+    _require((SITE / "index.html").exists(), "the site is not built: run `make report`")
+    from compare.report import QuietHandler
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(REPO)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require(CHROMIUM is not None, "Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def pages() -> list[str]:
+    return sorted(p.name for p in SITE.glob("*.html"))
+
+
+def test_every_planned_page_is_on_the_site_and_in_the_index():
+    plan_file = REPO / "build" / "report-plan.json"
+    _require(plan_file.exists() and (SITE / "index.html").exists(), "the site is not built: run `make report`")
+    planned = {p["name"] for p in json.loads(plan_file.read_text(encoding="utf-8"))}
+    assert {p.removesuffix(".html") for p in pages()} == planned | {"index"}
+    index = (SITE / "index.html").read_text(encoding="utf-8")
+    assert set(re.findall(r'href="([^"#]+)\.html"', index)) == planned
+
+
+@pytest.mark.parametrize("page", pages() or ["index.html"])
+def test_page_loads_with_every_image_and_link(server, browser, page):
+    tab = browser.new_page()
+    failures: list[str] = []
+    tab.on("requestfailed", lambda r: failures.append(f"{r.url} {r.failure}"))
+    tab.on("response", lambda r: failures.append(f"{r.url} {r.status}") if r.status >= 400 else None)
+    response = tab.goto(f"{server}/site/{page}", wait_until="load")
+    assert response is not None and response.ok
+    assert tab.title().strip()
+    images = tab.eval_on_selector_all("img", "els => els.map(e => [e.src, e.complete && e.naturalWidth > 0])")
+    assert all(ok for _, ok in images), [src for src, ok in images if not ok]
+    links = tab.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    for href in {h.split("#")[0] for h in links if h.startswith(server)}:
+        try:
+            with urllib.request.urlopen(href) as r:
+                assert r.status == 200
+        except urllib.error.HTTPError as e:
+            failures.append(f"{href} {e.code}")
+    assert not failures, failures
+    if page.startswith(("01-", "02-", "03-", "04-")):
+        assert images, "a report page without its figures"
+    tab.close()
+
+
+def test_no_figure_falls_back_to_a_missing_glyph():
+    svgs = sorted(FIGURES.glob("*.svg"))
+    _require(bool(svgs), "no figures yet: run `make report`")
+    for svg in svgs:
+        text = svg.read_text(encoding="utf-8")
+        assert "<text" not in text, f"{svg.name}: text left to the reader's fonts"
+        glyph_fonts = set(re.findall(r'<path id="([A-Za-z]+(?:-[A-Za-z]+)*)-[0-9a-f]+"', text))
+        assert glyph_fonts <= {"NotoSansCJKsc-Regular", "DejaVuSans"}, f"{svg.name}: {glyph_fonts}"
+        assert 'id="NotoSansCJKsc-Regular-0"' not in text, f"{svg.name}: a .notdef box"
+        assert svg.with_suffix(".png").exists()
+
+
+def test_document_text_is_escaped_in_pages():
+    """Document text reaches pages only escaped: no raw markup from the corpus appears as HTML."""
+    _require((SITE / "index.html").exists(), "the site is not built: run `make report`")
+    for page in SITE.glob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert "<script" not in html.lower(), page.name
