@@ -5,7 +5,7 @@ import pytest
 
 import compare
 from compare import tokens as tok
-from compare.reuse import make_stream, shared_passages, side_by_side
+from compare.reuse import exact_runs, indexed_runs, make_stream, shared_passages, side_by_side
 from compare.similarity import section_pairs
 from compare.similarity import analysis_units
 
@@ -31,22 +31,22 @@ def test_jieba_is_silent(capfd):
 
 
 def test_token_cache_avoids_tokenising_again(tmp_path, monkeypatch):
-    cache = tok.TokenCache(tmp_path)
-    first = cache.tokens(["建设高水平专业群", "深化产教融合"])
-    assert len(list(tmp_path.rglob("*.txt"))) == 2
+    cache = tok.TokenCache(tmp_path / "tokens.sqlite")
+    first = cache.tokens(["建设高水平专业群", "深化产教融合", "建设高水平专业群"])
+    assert first[0] == first[2] == ["建设", "高水平专业群"]
 
     def fail(*_):
         raise AssertionError("tokenised again")
 
     monkeypatch.setattr(tok, "tokenize_many", lambda texts, workers=None: [fail() for _ in texts])
-    assert cache.tokens(["建设高水平专业群", "深化产教融合"]) == first
+    assert cache.tokens(["建设高水平专业群", "深化产教融合", "建设高水平专业群"]) == first
+    assert tok.TokenCache(tmp_path / "tokens.sqlite").tokens(["深化产教融合"]) == [first[1]]  # persisted
 
 
 def test_cache_key_changes_with_the_dictionary(tmp_path, monkeypatch):
-    cache = tok.TokenCache(tmp_path)
-    before = cache._path("文本")
+    before = tok.TokenCache.key("文本")
     monkeypatch.setattr(tok, "signature", lambda: "another-dictionary")
-    assert cache._path("文本") != before
+    assert tok.TokenCache.key("文本") != before
 
 
 def test_parallel_tokenisation_gives_the_same_tokens():
@@ -182,6 +182,27 @@ def test_reuse_on_a_constructed_pair():
     # the reordered sentences are found apart; the dropped 合作 is bridged inside one passage
     assert texts == ["支持社会力量通过独资、合资、合作等形式举办职业教育", "鼓励上市公司和企业依法参与举办职业教育"]
     assert shared_passages(make_stream(a, [(0, len(a))]), make_stream(b, [(0, len(b))], "\ue001"), min_chars=30) == []
+
+
+def test_the_corpus_index_finds_the_same_runs_as_comparing_every_pair(built, tables, texts):
+    """The shingle index compares only pairs that share a shingle; on the five documents (every pair
+    shares some) its runs must be exactly those of the pair-by-pair scan."""
+    from compare.similarity import analysis_units
+
+    units = analysis_units(tables["sections"], tables["tasks"])
+    ids = sorted(texts)
+    spans = {d: [p for ps in units[units.doc_id == d].spans for p in ps] for d in ids}
+    streams = [make_stream(texts[d], spans[d]) for d in ids]
+    runs = indexed_runs(streams)
+    assert len(runs) == 10
+    for i in range(len(ids)):
+        for j in range(i + 1, len(ids)):
+            other = make_stream(texts[ids[j]], spans[ids[j]], boundary="\ue001")
+            assert runs[(i, j)] == exact_runs(streams[i].chars, other.chars), (ids[i], ids[j])
+    # Unrelated documents are never paired; a shingle in more than max_docs documents seeds nothing.
+    lone = make_stream("完全不同的另一段文字内容毫无重复之处", [(0, 18)])
+    assert all(5 not in pair for pair in indexed_runs([*streams, lone]))
+    assert indexed_runs(streams, max_docs=1) == {}
 
 
 def test_side_by_side_highlights_differences_and_escapes_text():

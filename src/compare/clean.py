@@ -77,7 +77,9 @@ def normalise_line(line: str) -> str:
     s = re.sub(r"(?<!\d):|:(?!\d)", "：", s)
     s = re.sub(r"(?<=\d)：(?=\d)", ":", s)
     s = re.sub(r"(?<=\d)．(?=\d)", ".", s)
-    s = re.sub(rf"(?<=[{HAN}”）])\.(?!\d)", "。", s)  # a half-width full stop ending a Chinese sentence
+    s = re.sub(rf"(?<=[{HAN}”）%])\.(?!\d)", "。", s)  # a half-width full stop ending a Chinese sentence
+    s = re.sub(r'"([^"\n]{1,40})"', r"“\1”", s)  # half-width quotation marks around Chinese words
+    s = re.sub(r"(?<!-)--(?!-)", "——", s)  # a half-width dash pair is the Chinese dash
     s = re.sub(r" +", " ", s).strip()
     # A space survives only between two ASCII letters or digits ("GB 18030").
     return re.sub(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])", "", s)

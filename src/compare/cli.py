@@ -23,6 +23,25 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_add(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .corpus import add_document
+
+    paths = Paths(args.root)
+    doc = add_document(paths, Path(args.path), city=args.city, city_zh=args.name_zh, city_en=args.name_en or "",
+                       province=args.province or "", admin_level=args.level, title=args.title or "",
+                       doc_number=args.doc_number or "", issued_date=args.issued or "", status=args.status or "",
+                       doc_id=args.doc_id or "", issuer=args.issuer or "")
+    print(f"added {doc.doc_id}: data/raw/{doc.file} (sha256 {doc.sha256[:12]}…)")
+    for field in ("title", "doc_number", "issued_date", "issuer"):
+        value = getattr(doc, field)
+        print(f"  {field:<12} {value or '(not stated in the document; pass it with --' + field.replace('_', '-').replace('issued-date', 'issued') + ')'}")
+    print(f"  status       {doc.status}")
+    print("Run `make report` to include it in every table, chart and page.")
+    return 0
+
+
 def _load_built(paths: Paths):
     import pandas as pd
 
@@ -90,6 +109,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "add": (_cmd_add, "copy a document into data/raw/ and register it (no code change needed)"),
     "build": (_cmd_build, "build every processed table from data/raw/ into data/processed/"),
     "metrics": (_cmd_metrics, "list the metric catalogue and which cities set each metric"),
     "evaluate": (_cmd_evaluate, "score the targets table against a hand-coded gold file"),
@@ -110,6 +130,20 @@ def make_parser() -> argparse.ArgumentParser:
     for name, (func, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(func=func)
+        if name == "add":
+            p.add_argument("path", help="the document: text (UTF-8, GB18030/GBK, UTF-16), .html, .docx or .pdf")
+            p.add_argument("--city", required=True, help="city slug, lowercase ASCII (e.g. lanzhou); shared by a city's documents")
+            p.add_argument("--name-zh", required=True, help="the city's Chinese name, e.g. 兰州市")
+            p.add_argument("--name-en", help="the city's English name (default: from the slug)")
+            p.add_argument("--province", help="the province, as written, e.g. 甘肃省")
+            p.add_argument("--level", default="prefecture", choices=["national", "province", "prefecture", "district"],
+                           help="administrative level of the issuer (default: prefecture)")
+            p.add_argument("--title", help="the document's title (default: read from the document)")
+            p.add_argument("--doc-number", help="its 文号 (default: read from the document)")
+            p.add_argument("--issued", help="date of issue, YYYY-MM-DD (default: read from the document)")
+            p.add_argument("--status", choices=["final", "draft"], help="default: draft if it says 征求意见稿")
+            p.add_argument("--issuer", help="the issuing body (default: read from the document)")
+            p.add_argument("--doc-id", help="the document's id (default: the city slug, or city-2, city-3 …)")
         if name == "metrics":
             p.add_argument("--unmapped", action="store_true",
                            help="list the targets that fit no catalogue entry, so the catalogue can grow")

@@ -30,7 +30,7 @@ class Paths:
         self.processed = self.root / "data" / "processed"
         self.text = self.processed / "text"
         self.interim = self.root / "data" / "interim"
-        self.token_cache = self.interim / "tokens"
+        self.token_cache = self.interim / "tokens.sqlite"
         self.figures = self.root / "figures"
         self.notebooks = self.root / "notebooks"
         self.build = self.root / "build"

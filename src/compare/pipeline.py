@@ -12,6 +12,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 import pandas as pd
@@ -30,6 +31,7 @@ from .metrics import core_label, theme_of
 from .targets import Target, extract_targets
 from .tasks import Task, extract_tasks
 from .tokens import TokenCache, is_proper_name
+from .workers import default_workers, map_ordered
 from .vocabulary import keyness
 
 Log = Callable[[str], None]
@@ -37,6 +39,8 @@ Log = Callable[[str], None]
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
+
+PARALLEL_MIN_BYTES = 2_000_000  # raw corpus size from which documents are processed on every core
 
 
 @dataclass
@@ -49,6 +53,7 @@ class ProcessedDocument:
     citations: list[Citation]
     targets: list[Target]
     warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
     @property
     def text(self) -> str:
@@ -56,7 +61,9 @@ class ProcessedDocument:
 
 
 def process_document(doc: Document, paths: Paths) -> ProcessedDocument:
-    """Everything that depends on one document only: read, clean, sections, tasks, citations."""
+    """Everything that depends on one document only: read, clean, sections, tasks, citations, targets.
+    A pure function of the document and its raw file, so documents are processed in parallel."""
+    t0 = time.perf_counter()
     decoded = read_document(paths.raw / doc.file)
     cleaned = clean(decoded.text)
     parsed = parse_sections(cleaned.text, doc.doc_id)
@@ -64,7 +71,15 @@ def process_document(doc: Document, paths: Paths) -> ProcessedDocument:
     citations = extract_citations(cleaned.text, parsed.sections, doc)
     targets = extract_targets(cleaned.text, parsed.sections, {t.section_id: t.deadline for t in tasks}, doc.doc_id)
     warnings = [f"{paths.raw / doc.file}: {w}" for w in parsed.warnings]
-    return ProcessedDocument(doc, decoded, cleaned, parsed, tasks, citations, targets, warnings)
+    return ProcessedDocument(doc, decoded, cleaned, parsed, tasks, citations, targets, warnings,
+                             time.perf_counter() - t0)
+
+
+def process_documents(docs: list[Document], paths: Paths, workers: int | None = None) -> list[ProcessedDocument]:
+    """`process_document` for every document, on every core when the corpus is large."""
+    if workers is None:
+        workers = default_workers(sum((paths.raw / d.file).stat().st_size for d in docs), PARALLEL_MIN_BYTES)
+    return map_ordered(partial(process_document, paths=paths), docs, workers)
 
 
 def documents_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
@@ -192,7 +207,7 @@ def text_tables(results: list[ProcessedDocument], sections: pd.DataFrame, tasks:
         "document_similarity": document_similarity(docs, [by_doc[d] for d in docs.doc_id]),
         "shared_passages": passages_table(docs, {r.doc.doc_id: r.text for r in results}, spans,
                                           section_locator(results)),
-        "keyness": keyness(by_city, exclude=lambda term: is_proper_name(term, place_names(results))),
+        "keyness": keyness(by_city, exclude=partial(is_proper_name, places=place_names(results))),
     }
 
 
@@ -225,15 +240,12 @@ def build(paths: Paths | None = None, log: Log = print, warn: Log = _stderr) -> 
     t0 = time.perf_counter()
     docs = load_registry(paths)
     warnings = verify_files(paths, docs)
-    results: list[ProcessedDocument] = []
-    for doc in docs:
-        t = time.perf_counter()
-        r = process_document(doc, paths)
-        results.append(r)
+    results = process_documents(docs, paths)
+    for r in results:
         warnings.extend(r.warnings)
-        log(f"  {doc.doc_id:<14} {len(r.text):>7,} chars {len(r.parsed.sections):>4} sections "
+        log(f"  {r.doc.doc_id:<14} {len(r.text):>7,} chars {len(r.parsed.sections):>4} sections "
             f"{len(r.tasks):>3} tasks {len(r.targets):>3} targets  "
-            f"({r.decoded.format}, {r.decoded.encoding}, {time.perf_counter() - t:.2f}s)")
+            f"({r.decoded.format}, {r.decoded.encoding}, {r.seconds:.2f}s)")
     tables = build_tables(results, paths)
     with StagedDirectory(paths.processed) as out:
         for r in results:

@@ -79,8 +79,17 @@ def _check_text(text: str, path: Path) -> str:
 def _read_html(data: bytes, path: Path) -> tuple[str, str]:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(data, "lxml")
-    encoding = (soup.original_encoding or "utf-8").lower()
+    # Decode ourselves: sites declare gb2312 and then use GBK characters, which a strict gb2312 decoder drops.
+    m = re.search(rb"""charset\s*=\s*["']?([A-Za-z0-9_-]+)""", data[:4096], re.I)
+    declared = m.group(1).decode("ascii").lower() if m else ""
+    if declared in ("gb2312", "gbk", "x-gbk", "gb18030", "cp936"):
+        try:
+            markup, encoding = data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError as e:
+            raise _refuse(path, f"it declares {declared} but byte {e.start} is not valid GB18030", "Re-save it as UTF-8.") from None
+    else:
+        markup, encoding = decode_bytes(data, path)
+    soup = BeautifulSoup(markup, "lxml")
     for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "template"]):
         tag.decompose()
     for tag in soup.find_all(attrs={"class": re.compile(r"(?:^|[-_ ])(?:nav|menu|breadcrumb|crumb|footer|header|sidebar|share)(?:$|[-_ ])", re.I)}):
@@ -125,6 +134,17 @@ def _read_docx(data: bytes, path: Path) -> str:
     return "\n".join(lines)
 
 
+def _unspace(page: str) -> str:
+    """Undo the space some PDF text layers put between every two characters (“到 2 0 2 5 年”)."""
+    lines = []
+    for line in page.splitlines():
+        chars = len(re.findall(r"\S", line))
+        if chars and len(re.findall(r"(?<=\S) (?=\S)", line)) > 0.4 * chars:
+            line = re.sub(r"(?<=\S) (?=\S)", "", line)
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _read_pdf(data: bytes, path: Path) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -134,7 +154,8 @@ def _read_pdf(data: bytes, path: Path) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, ValueError, KeyError) as e:
         raise _refuse(path, f"it is not a readable PDF ({e})", "Check the download, or save the document as text.") from None
-    text = "\n\n".join(pages)
+    # Text layers often carry NULs and per-character spaces from their font encodings.
+    text = "\n\n".join(_unspace(page.replace("\x00", "")) for page in pages)
     if not re.search(r"[\u3400-\u9fff]", text):
         raise _refuse(path, "the PDF has no text layer (it is a scan)",
                       "Run OCR on it first (for example ocrmypdf -l chi_sim) or give compare a text version.")

@@ -25,6 +25,7 @@ MIN_CHARS = 15
 MIN_SIMILARITY = 0.7
 MAX_GAP = 10  # characters an edit may insert or replace inside one passage
 MAX_OCCURRENCES = 20  # a shingle this frequent in one text is boilerplate, not evidence of copying
+MAX_DOCUMENTS = 200  # a shingle in more documents than this is everyone's boilerplate: it seeds no pair
 
 
 def _is_text_char(c: str) -> bool:
@@ -119,10 +120,9 @@ def chain(runs: list[tuple[int, int, int]], a: str, b: str, max_gap: int = MAX_G
     return passages
 
 
-def shared_passages(a: Stream, b: Stream, min_chars: int = MIN_CHARS,
-                    min_similarity: float = MIN_SIMILARITY) -> list[tuple[int, int, int, int, int, float]]:
-    """(start_a, end_a, start_b, end_b, shared characters, similarity), offsets in the cleaned texts."""
-    kept = [p for p in chain(exact_runs(a.chars, b.chars), a.chars, b.chars) if p.shared >= min_chars and p.similarity >= min_similarity]
+def _passages(runs: list[tuple[int, int, int]], a: Stream, b: Stream, min_chars: int,
+              min_similarity: float) -> list[tuple[int, int, int, int, int, float]]:
+    kept = [p for p in chain(runs, a.chars, b.chars) if p.shared >= min_chars and p.similarity >= min_similarity]
     # A passage inside a longer one on both sides adds nothing.
     kept = [p for p in kept if not any(q is not p and q.a_start <= p.a_start and p.a_end <= q.a_end and
                                        q.b_start <= p.b_start and p.b_end <= q.b_end and
@@ -133,19 +133,90 @@ def shared_passages(a: Stream, b: Stream, min_chars: int = MIN_CHARS,
             for p in kept]
 
 
+def shared_passages(a: Stream, b: Stream, min_chars: int = MIN_CHARS,
+                    min_similarity: float = MIN_SIMILARITY) -> list[tuple[int, int, int, int, int, float]]:
+    """(start_a, end_a, start_b, end_b, shared characters, similarity) of one pair, offsets in the cleaned texts."""
+    return _passages(exact_runs(a.chars, b.chars), a, b, min_chars, min_similarity)
+
+
+# ---------------------------------------------------------------- the corpus-wide shingle index
+
+_PRIME = np.uint64(1_000_003)
+
+
+def shingle_hashes(chars: str, k: int = SHINGLE) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit rolling hashes of the k-character shingles of a stream that hold no section boundary,
+    with their positions; shingles repeated more than MAX_OCCURRENCES times in the stream are dropped."""
+    codes = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    n = len(codes) - k + 1
+    if n <= 0:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    h = np.zeros(n, np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            h = h * _PRIME + codes[j:j + n]
+    text = np.fromiter((_is_text_char(c) for c in chars), bool, len(chars)).astype(np.int64)
+    inside = np.r_[0, np.cumsum(text)]
+    pos = np.flatnonzero(inside[k:k + n] - inside[:n] == k)  # every character of the shingle is text
+    h = h[pos]
+    _, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)
+    keep = counts[inverse] <= MAX_OCCURRENCES
+    return h[keep], pos[keep]
+
+
+def indexed_runs(streams: list[Stream], k: int = SHINGLE,
+                 max_docs: int = MAX_DOCUMENTS) -> dict[tuple[int, int], list[tuple[int, int, int]]]:
+    """Exact runs of shared shingles for every pair of streams that shares any, from one index of
+    the whole corpus (no pair is compared that shares nothing): {(i, j): [(start in i, start in j,
+    length), …]} with i < j — for each pair the same runs as ``exact_runs``. A shingle found in
+    more than `max_docs` documents is ubiquitous boilerplate and seeds nothing."""
+    parts = [shingle_hashes(s.chars, k) for s in streams]
+    H = np.concatenate([h for h, _ in parts]) if parts else np.zeros(0, np.uint64)
+    P = np.concatenate([p for _, p in parts]) if parts else np.zeros(0, np.int64)
+    D = np.concatenate([np.full(len(h), i, np.int64) for i, (h, _) in enumerate(parts)]) if parts else P
+    order = np.lexsort((P, D, H))
+    H, D, P = H[order], D[order], P[order]
+    # Groups of equal hashes, kept when 2 … max_docs documents hold them.
+    starts = np.flatnonzero(np.r_[True, H[1:] != H[:-1]])
+    sizes = np.diff(np.r_[starts, len(H)])
+    new_doc = np.r_[True, (H[1:] != H[:-1]) | (D[1:] != D[:-1])]
+    n_docs = np.add.reduceat(new_doc.astype(np.int64), starts) if len(H) else np.zeros(0, np.int64)
+    useful = (n_docs >= 2) & (n_docs <= max_docs)
+    member = np.repeat(useful, sizes)
+    rank = np.arange(len(H)) - np.repeat(starts, sizes)  # position within the group
+    later = np.where(member, np.repeat(sizes, sizes) - 1 - rank, 0)  # members after this one in its group
+    I = np.repeat(np.arange(len(H)), later)
+    J = I + 1 + (np.arange(len(I)) - np.repeat(np.cumsum(later) - later, later))
+    cross = D[I] != D[J]
+    I, J = I[cross], J[cross]
+    da, db, pa, pb = D[I], D[J], P[I], P[J]  # sorted by document within a group, so da < db
+    if not len(pa):
+        return {}
+    diag = pb - pa
+    o = np.lexsort((pa, diag, db, da))
+    da, db, pa, pb, diag = da[o], db[o], pa[o], pb[o], diag[o]
+    first = np.r_[True, (da[1:] != da[:-1]) | (db[1:] != db[:-1]) | (diag[1:] != diag[:-1]) | (pa[1:] != pa[:-1] + 1)]
+    run_start = np.flatnonzero(first)
+    run_last = np.r_[run_start[1:], len(pa)] - 1
+    runs: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+    for i, j, sa, sb, last in zip(da[run_start].tolist(), db[run_start].tolist(), pa[run_start].tolist(),
+                                  pb[run_start].tolist(), pa[run_last].tolist()):
+        runs.setdefault((i, j), []).append((sa, sb, last - sa + k))
+    return {pair: sorted(r) for pair, r in sorted(runs.items())}
+
+
 def passages_table(docs: pd.DataFrame, texts: dict[str, str], spans: dict[str, list[tuple[int, int]]],
                    section_at, min_chars: int = MIN_CHARS, min_similarity: float = MIN_SIMILARITY) -> pd.DataFrame:
-    """Shared passages of every pair of documents (each unordered pair once)."""
-    streams = {d: make_stream(texts[d], spans[d]) for d in docs.doc_id}
-    other = {d: make_stream(texts[d], spans[d], boundary="\ue001") for d in docs.doc_id}
-    city = dict(zip(docs.doc_id, docs.city))
+    """Shared passages of every pair of documents (each unordered pair once, in doc_id order)."""
     ids = sorted(docs.doc_id)
+    streams = [make_stream(texts[d], spans[d]) for d in ids]
+    city = dict(zip(docs.doc_id, docs.city))
     rows = []
-    for i, da in enumerate(ids):
-        for db in ids[i + 1:]:
-            for sa, ea, sb, eb, n, sim in shared_passages(streams[da], other[db], min_chars, min_similarity):
-                rows.append((da, db, city[da], city[db], section_at(da, sa), section_at(db, sb), sa, ea, sb, eb, n, sim,
-                             texts[da][sa:ea], texts[db][sb:eb]))
+    for (i, j), runs in indexed_runs(streams).items():
+        da, db = ids[i], ids[j]
+        for sa, ea, sb, eb, n, sim in _passages(runs, streams[i], streams[j], min_chars, min_similarity):
+            rows.append((da, db, city[da], city[db], section_at(da, sa), section_at(db, sb), sa, ea, sb, eb, n, sim,
+                         texts[da][sa:ea], texts[db][sb:eb]))
     return pd.DataFrame(rows, columns=["doc_a", "doc_b", "city_a", "city_b", "section_a", "section_b", "start_a", "end_a",
                                        "start_b", "end_b", "n_chars", "similarity", "text_a", "text_b"])
 

@@ -70,6 +70,7 @@ def parse_sections(cleaned: str, doc_id: str) -> ParsedDocument:
     sections: list[Section] = []
     warnings: list[str] = []
     ids: set[str] = set()
+    repeats: dict[str, int] = {}
     stack: list[tuple[int, Section]] = []
     current: Section | None = None
     attachment: Section | None = None
@@ -78,9 +79,10 @@ def parse_sections(cleaned: str, doc_id: str) -> ParsedDocument:
 
     def new_section(parent: Section | None, key: str, **kw) -> Section:
         base = f"{parent.section_id}/{key}" if parent else f"{doc_id}/{key}"
-        sid, n = base, 2
-        while sid in ids:
-            sid, n = f"{base}~{n}", n + 1
+        sid = base
+        while sid in ids:  # a number printed twice under one parent: qingyang/附件2/3~2
+            repeats[base] = repeats.get(base, 1) + 1
+            sid = f"{base}~{repeats[base]}"
         ids.add(sid)
         sec = Section(section_id=sid, doc_id=doc_id, parent_id=parent.section_id if parent else "", **kw)
         sections.append(sec)

@@ -74,7 +74,7 @@ def vectorise(items: list, analyzer: str = "word") -> sparse.csr_matrix:
 def top_pairs(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int = 5) -> pd.DataFrame:
     """For every unit, its top_k most similar units in each other city (ties: document order)."""
     city = pd.Categorical(units.city)
-    codes = np.asarray(city.codes)
+    codes, names = np.asarray(city.codes), np.asarray(units.city, dtype=object)
     order = np.arange(len(units))
     ids, docs = units.section_id.to_numpy(), units.doc_id.to_numpy()
     out: list[tuple] = []
@@ -95,7 +95,7 @@ def top_pairs(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int = 5) -> pd.D
             starts = np.r_[0, np.flatnonzero(np.diff(c)) + 1]
             rank = np.arange(len(j)) - np.repeat(starts, np.diff(np.r_[starts, len(j)]))
             for jj, sc, rk in zip(j[rank < top_k], score[rank < top_k], rank[rank < top_k]):
-                out.append((ids[i], ids[jj], docs[i], docs[jj], city[i], city[jj], float(sc), int(rk) + 1))
+                out.append((ids[i], ids[jj], docs[i], docs[jj], names[i], names[jj], float(sc), int(rk) + 1))
     return pd.DataFrame(out, columns=["section_a", "section_b", "doc_a", "doc_b", "city_a", "city_b", "score", "rank"])
 
 

@@ -23,6 +23,7 @@ a particular city, section or sentence:
 
 from __future__ import annotations
 
+import bisect
 import csv
 import re
 from dataclasses import dataclass, field
@@ -145,6 +146,24 @@ def number_phrases() -> tuple[str, ...]:
         return tuple(row["phrase"] for row in csv.DictReader(f))
 
 
+class _Spans:
+    """Sorted, merged spans with a fast membership test (a long document has thousands)."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        merged: list[list[int]] = []
+        for s, e in sorted(spans):
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        self.starts = [s for s, _ in merged]
+        self.ends = [e for _, e in merged]
+
+    def __contains__(self, pos: int) -> bool:
+        i = bisect.bisect_right(self.starts, pos) - 1
+        return i >= 0 and pos < self.ends[i]
+
+
 def _excluded_spans(text: str) -> list[tuple[int, int]]:
     """Titles, document numbers, parentheses and fixed phrases: no number inside is a target."""
     spans = [m.span() for m in re.finditer(r"《[^《》]*》", text)]
@@ -199,7 +218,8 @@ def _governing_verb(prefix: str) -> str | None:
 def _clean_label(s: str, keep_base: bool = False) -> str:
     """Strip deadlines, adverbs and the verb or comparator next to the number; keep_base keeps a
     final 的 (“企业职工总数的” is the base of a share)."""
-    s = _LEADING_NOISE.sub("", s)
+    s = _LEADING_NOISE.sub("", s.lstrip("—-－ "))
+    s = re.sub(r"(?:每[\u4e00-\u9fff]){1,3}$", "", s)  # 每生每年: the unit of a rate, not its object
     if keep_base:
         return _SHARE_TRAILING.sub("", s).strip("、， ")
     return _TRAILING_NOISE.sub("", s).strip("、，的 ")
@@ -257,12 +277,12 @@ def _quantities(text: str, lo: int, hi: int):
 def extract_mentions(cleaned: str, sections: list[Section], task_deadlines: dict[str, str],
                      doc_id: str) -> list[Mention]:
     text = fold(cleaned)
-    excluded = _excluded_spans(text)
+    excluded = _Spans(_excluded_spans(text))
     mentions: list[Mention] = []
     for sec in sections:
         lo, hi = sec.heading_start, sec.char_end
         for start, end, value, value_max, unit, measure, approx in _quantities(text, lo, hi):
-            if any(s <= start < e for s, e in excluded):
+            if start in excluded:
                 continue
             line_start = text.rfind("\n", 0, start) + 1
             c_start, c_end = _bounds(text, start, end, max(lo, line_start), hi, CLAUSE_ENDS, False)
@@ -323,7 +343,9 @@ def _labels(text: str, unit: str, c_start: int, c_end: int, start: int, end: int
     if unit in ("count", "person", "person_times", "mu"):
         gov = _governing_verb(pre)
         if gov:
-            pre = _clean_label(pre[pre.rfind(gov) + len(gov):]) or pre
+            after_last = _clean_label(pre[pre.rfind(gov) + len(gov):])
+            first = _VERB_RE.search(pre)
+            pre = after_last or (first and _clean_label(pre[first.end():])) or pre
         if prev == "各":
             parts = [p for p in re.split(r"和|与|、", pre) if p]
             if len(parts) > 1:
@@ -398,14 +420,12 @@ def _attach_year(m: Mention, text: str, sec: Section, task_deadlines: dict[str, 
         m.year, m.year_source = year, "task"
 
 
-def _same_target(t: Target, m: Mention) -> bool:
+def _same_target(t: Target, m: Mention, sections: set[str], metric: Metric | None) -> bool:
     p = t.primary
-    if (p.unit, p.value, p.value_max) != (m.unit, m.value, m.value_max):
-        return False
-    if any(x.section_id == m.section_id for x in t.mentions):
+    if m.section_id in sections:
         return False  # restatements live in other sections; one section's equal numbers are different targets
-    if t.metric and m.metric:
-        return t.metric.id == m.metric.id
+    if metric and m.metric:
+        return metric.id == m.metric.id
     a, b = core_label(p.label), core_label(m.label)
     if a == b:
         return bool(a)
@@ -416,14 +436,22 @@ def _same_target(t: Target, m: Mention) -> bool:
 
 
 def merge_mentions(mentions: list[Mention]) -> list[Target]:
+    """Mentions of one quantity (unit, value, range) in different sections that name the same thing
+    become one target. Candidates are looked up by quantity, so a long document stays linear."""
     targets: list[Target] = []
+    by_quantity: dict[tuple, list[list]] = {}
     for m in mentions:
-        for t in targets:
-            if _same_target(t, m):
+        candidates = by_quantity.setdefault((m.unit, m.value, m.value_max), [])
+        for entry in candidates:
+            t, sections, metric = entry
+            if _same_target(t, m, sections, metric):
                 t.mentions.append(m)
+                sections.add(m.section_id)
+                entry[2] = metric or m.metric  # the target's metric: its first mention that has one
                 break
         else:
             targets.append(Target([m]))
+            candidates.append([targets[-1], {m.section_id}, m.metric])
     return targets
 
 

@@ -3,8 +3,8 @@
 Input: any text (a section's analysis text). Output: its tokens — words of two or more
 characters (or ASCII terms such as 1+X), traditional characters folded to simplified, with
 numbers, punctuation and the stopwords in ``data/stopwords.txt`` left out. Terms in
-``data/jieba_dict.txt`` (双师型, 产教融合, 1+X …) stay whole. Tokens are cached under
-``data/interim/tokens/`` by a hash of the text and of everything that shapes tokenisation
+``data/jieba_dict.txt`` (双师型, 产教融合, 1+X …) stay whole. Tokens are cached in
+``data/interim/tokens.sqlite`` by a hash of the text and of everything that shapes tokenisation
 (jieba's version, the dictionary, the stopwords), so a rerun does not tokenise again.
 """
 
@@ -14,14 +14,15 @@ import hashlib
 import logging
 import os
 import re
+import sqlite3
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from functools import lru_cache
 from pathlib import Path
 
 from .clean import fold
 from .config import PACKAGE_DATA
-from .output import atomic_write_text
+from .workers import default_workers, map_ordered
 
 DICT_FILE = PACKAGE_DATA / "jieba_dict.txt"
 STOPWORDS_FILE = PACKAGE_DATA / "stopwords.txt"
@@ -98,31 +99,35 @@ def tokenize(text: str) -> list[str]:
 
 
 class TokenCache:
-    """Tokens of many texts, read from and written to a folder of files named by text hash."""
+    """Tokens of many texts, kept in one SQLite file keyed by text hash (a transaction per batch,
+    so an interrupted run leaves the cache consistent). `path=None` disables the cache."""
 
-    def __init__(self, directory: Path | None):
-        self.directory = directory
+    def __init__(self, path: Path | None):
+        self.path = path
 
-    def _path(self, text: str) -> Path:
-        key = hashlib.sha256((signature() + "\0" + text).encode("utf-8")).hexdigest()
-        return self.directory / key[:2] / f"{key}.txt"
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha256((signature() + "\0" + text).encode("utf-8")).hexdigest()
 
     def tokens(self, texts: list[str], workers: int | None = None) -> list[list[str]]:
-        results: list[list[str] | None] = [None] * len(texts)
-        todo: list[int] = []
-        for i, text in enumerate(texts):
-            if self.directory is not None:
-                path = self._path(text)
-                if path.exists():
-                    results[i] = path.read_text(encoding="utf-8").split()
-                    continue
-            todo.append(i)
-        fresh = tokenize_many([texts[i] for i in todo], workers)
-        for i, tokens in zip(todo, fresh):
-            results[i] = tokens
-            if self.directory is not None:
-                atomic_write_text(self._path(texts[i]), " ".join(tokens))
-        return results  # type: ignore[return-value]
+        if self.path is None:
+            return tokenize_many(texts, workers)
+        keys = [self.key(t) for t in texts]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self.path)) as db, db:
+            db.execute("CREATE TABLE IF NOT EXISTS tokens (key TEXT PRIMARY KEY, tokens TEXT NOT NULL)")
+            known: dict[str, list[str]] = {}
+            unique = sorted(set(keys))
+            for lo in range(0, len(unique), 500):
+                chunk = unique[lo:lo + 500]
+                rows = db.execute(f"SELECT key, tokens FROM tokens WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+                known.update((k, v.split()) for k, v in rows)
+            todo = sorted({k: i for i, k in reversed(list(enumerate(keys))) if k not in known}.items())
+            fresh = tokenize_many([texts[i] for _, i in todo], workers)
+            db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)",
+                           [(k, " ".join(toks)) for (k, _), toks in zip(todo, fresh)])
+            known.update((k, toks) for (k, _), toks in zip(todo, fresh))
+        return [list(known[k]) for k in keys]
 
 
 def _worker_init() -> None:
@@ -132,8 +137,5 @@ def _worker_init() -> None:
 def tokenize_many(texts: list[str], workers: int | None = None) -> list[list[str]]:
     """Tokenise texts, on every core when there is enough text to pay for the processes."""
     if workers is None:
-        workers = (os.cpu_count() or 1) if sum(map(len, texts)) >= PARALLEL_MIN_CHARS else 1
-    if workers <= 1 or len(texts) < 2:
-        return [tokenize(t) for t in texts]
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
-        return list(pool.map(tokenize, texts, chunksize=max(1, len(texts) // (workers * 8))))
+        workers = default_workers(sum(map(len, texts)), PARALLEL_MIN_CHARS)
+    return map_ordered(tokenize, texts, workers, initializer=_worker_init if workers > 1 else None)

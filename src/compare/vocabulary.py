@@ -33,7 +33,11 @@ def keyness(city_tokens: dict[str, list[str]], top: int = TOP_TERMS, min_count: 
             exclude=lambda term: False) -> pd.DataFrame:
     """Top terms per city by G²; `exclude(term)` drops terms before counting (the build drops
     place and person names, which are trivially distinctive)."""
-    counts = {city: Counter(t for t in tokens if not exclude(t)) for city, tokens in city_tokens.items()}
+    counts = {city: Counter(tokens) for city, tokens in city_tokens.items()}
+    excluded = {term for term in set().union(*counts.values()) if exclude(term)}  # once per distinct term
+    for counter in counts.values():
+        for term in excluded & counter.keys():
+            del counter[term]
     total = Counter()
     for c in counts.values():
         total.update(c)
