@@ -93,6 +93,9 @@ build/executed/03-city-%.ipynb: notebooks/03-city.ipynb $(DEPS_03-city) | $(ENV_
 build/executed/04-pair-%.ipynb: notebooks/04-pair.ipynb $(DEPS_04-pair) | $(ENV_STAMP)
 	@$(COMPARE) report run $(basename $(@F))
 
+build/executed/05-scaling.ipynb: notebooks/05-scaling.ipynb $(DEPS_05-scaling) | $(ENV_STAMP)
+	@$(COMPARE) report run $(basename $(@F))
+
 site/%.html: build/executed/%.ipynb src/compare/report.py | $(ENV_STAMP)
 	@$(COMPARE) report render $*
 
@@ -111,6 +114,10 @@ check-reproducible: ## delete the committed site and figures, rebuild them, and 
 	@untracked=$$(git ls-files --others --exclude-standard -- site figures); \
 	  if [ -n "$$untracked" ]; then echo "not committed: $$untracked" >&2; exit 1; fi
 	@echo "site/ and figures/ are byte-identical to a fresh build"
+
+.PHONY: bench
+bench: $(ENV_STAMP) ## measure time and memory per stage for 5 … 1000 documents → benchmarks/results.csv
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 .PHONY: screenshots
 screenshots: report ## PNG screenshots of the index and one page per notebook (build/screenshots/)

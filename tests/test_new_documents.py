@@ -234,3 +234,18 @@ def test_sixth_city_reaches_every_table_and_the_site(built, tmp_path):
         html = (paths.site / f"{page}.html").read_text(encoding="utf-8")
         assert "<script" not in html and "<img src=x" not in html and "<b>示范</b>" not in html
         assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html or "&lt;script&gt;" in html
+
+
+def test_a_corpus_of_one_document_builds_with_empty_tables(tmp_path):
+    """Nothing to compare, no task, nothing removed: the tables exist, typed, with no rows."""
+    paths = Paths(tmp_path)
+    paths.raw.mkdir(parents=True)
+    (paths.raw / "registry.csv").write_text((REPO / "data/raw/registry.csv").read_text(encoding="utf-8").split("\n")[0]
+                                            + "\n", encoding="utf-8")
+    (tmp_path / "plan.txt").write_text(EXAMPLE, encoding="utf-8")
+    assert compare_cli(paths, "add", str(tmp_path / "plan.txt"), "--city", "example", "--name-zh", "示例市").returncode == 0
+    result = build(paths, **QUIET)
+    assert len(result.tables["targets"]) == len(EXAMPLE_TARGETS)
+    for name in ("shared_passages", "tasks", "section_pairs"):
+        assert result.tables[name].empty
+        assert pd.read_parquet(paths.processed / f"{name}.parquet").empty

@@ -78,6 +78,7 @@ def test_make_include_lists_pages_and_dependencies(project):
     assert mk.splitlines()[1].startswith("PAGES := 01-overview 02-metric-")
     assert "DEPS_04-pair := data/processed/documents.parquet" in mk and "src/compare/reuse.py" in mk
     assert "src/compare/reuse.py" not in mk.split("DEPS_02-metric := ")[1].splitlines()[0]
+    assert "benchmarks/results.csv" in mk.split("DEPS_05-scaling := ")[1].splitlines()[0]  # a file it reads
 
 
 # ---- running and rendering

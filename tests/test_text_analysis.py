@@ -238,3 +238,21 @@ def test_kwic_is_sentence_bounded(built):
     assert not any(c in "。；" for c in "".join(hits.left))
     trad = compare.kwic("中小学生", paths=paths, cities=["zhongwei"])
     assert "中小學生" in set(trad.match)  # traditional characters match and are quoted as printed
+
+
+def test_section_pairs_keep_the_closest_cities_when_there_are_many():
+    import pandas as pd
+
+    from compare.similarity import section_pairs
+
+    texts = {"a": ["产教 融合 实训 基地", "教师 队伍 建设"], "b": ["产教 融合 实训 基地 建设"], "c": ["产教 融合 专业"],
+             "d": ["教师 队伍 培训"]}
+    rows = [(f"{c}/{i}", c, c, i) for c in texts for i in range(len(texts[c]))]
+    units = pd.DataFrame(rows, columns=["section_id", "doc_id", "city", "order"])
+    tokens = [texts[c][i].split() for _, c, _, i in rows]
+    every = section_pairs(units, tokens)
+    assert set(every[every.section_a == "a/0"].city_b) == {"b", "c"}  # d shares no word with a/0
+    capped = section_pairs(units, tokens, max_cities=1)
+    assert capped[capped.section_a == "a/0"].section_b.tolist() == ["b/0"]  # the closest city only
+    assert capped[capped.section_a == "a/1"].section_b.tolist() == ["d/0"]
+    assert len(capped) < len(every) and set(map(tuple, capped.values)) <= set(map(tuple, every.values))

@@ -84,7 +84,7 @@ def _row_problem(row: dict[str, str], where: str) -> str | None:
     return None
 
 
-def parse_registry(text: str, source: Path) -> list[Document]:
+def parse_registry(text: str, source: Path, allow_empty: bool = False) -> list[Document]:
     """Parse and validate the registry's text; raise CompareError naming the first problem."""
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in REGISTRY_COLUMNS if c not in (reader.fieldnames or [])]
@@ -110,16 +110,16 @@ def parse_registry(text: str, source: Path) -> list[Document]:
         seen_ids[row["doc_id"]] = line_no
         seen_files[row["file"]] = row["doc_id"]
         docs.append(Document(**{f.name: row.get(f.name, "") for f in fields(Document)}))
-    if not docs:
+    if not docs and not allow_empty:
         raise CompareError(f"{source}: no documents are registered. Add one with `compare add FILE --city SLUG --name-zh 名称`.")
     return docs
 
 
-def load_registry(paths: Paths) -> list[Document]:
+def load_registry(paths: Paths, allow_empty: bool = False) -> list[Document]:
     if not paths.registry.exists():
         raise CompareError(f"{paths.registry}: the registry is missing. Restore it from git "
                            "(git checkout -- data/raw/registry.csv) or start one with `compare add`.")
-    return parse_registry(paths.registry.read_text(encoding="utf-8-sig"), paths.registry)
+    return parse_registry(paths.registry.read_text(encoding="utf-8-sig"), paths.registry, allow_empty)
 
 
 def verify_files(paths: Paths, docs: list[Document]) -> list[str]:
@@ -217,7 +217,7 @@ def add_document(paths: Paths, source: Path, city: str, city_zh: str, city_en: s
     if not CITY_RE.match(city):
         raise CompareError(f"{source}: the city slug {city!r} is not valid; 'city' must be lowercase ASCII letters, "
                            "digits or _ (for example lanzhou), the same for all of a city's documents.")
-    docs = load_registry(paths) if paths.registry.exists() else []
+    docs = load_registry(paths, allow_empty=True) if paths.registry.exists() else []
     decoded = read_document(source)  # refuses empty, binary and undecodable files before anything is written
     digest = sha256_file(source)
     for d in docs:

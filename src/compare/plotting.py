@@ -330,3 +330,44 @@ def pair_heatmap(matrix: pd.DataFrame, label_a: str, label_b: str):
     ax.set_xlabel(label_b)
     _finish(ax, "逐节文本相似度（按文件顺序）", "Section-by-section similarity, in document order")
     return fig
+
+
+STAGE_ZH = {"clean + sections": "清洗与分节", "targets": "目标抽取", "tokenisation": "分词",
+            "tf-idf + top-k pairs": "TF-IDF 相似章节", "shared passages": "共享段落",
+            "whole pipeline (compare build)": "完整流程"}
+
+
+def scaling_chart(results: pd.DataFrame):
+    """Wall time and peak memory per stage against corpus size (log–log), from benchmarks/results.csv."""
+    runs = results[results.stage.isin(STAGE_ZH)].astype({"n_docs": int, "seconds": float, "peak_mb": float})
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for stage in STAGE_ZH:
+        rows = runs[runs.stage == stage].sort_values("n_docs")
+        style = {"linewidth": 2.5, "color": "black"} if stage.startswith("whole") else {"linewidth": 1.2}
+        ax_t.plot(rows.n_docs, rows.seconds, marker="o", label=f"{STAGE_ZH[stage]} {stage}", **style)
+        if stage.startswith("whole"):
+            ax_m.plot(rows.n_docs, rows.peak_mb / 1024, marker="o", label=f"{STAGE_ZH[stage]} {stage}", **style)
+    sizes = sorted(runs.n_docs.unique())
+    if sizes:  # a line of slope 1 through the whole pipeline's smallest run: what linear growth looks like
+        first = runs[(runs.stage.str.startswith("whole")) & (runs.n_docs == sizes[0])].seconds
+        if len(first):
+            ax_t.plot(sizes, [first.iloc[0] * n / sizes[0] for n in sizes], linestyle=":", color="grey",
+                      label="线性增长 linear growth")
+    ax_t.axhline(90, color="#e31a1c", linestyle="--", linewidth=1)
+    ax_t.annotate("目标 goal: 90 s", (sizes[-1] if sizes else 1, 90), xytext=(-4, 3), textcoords="offset points",
+                  fontsize=8, color="#e31a1c", ha="right")
+    ax_m.axhline(4, color="#e31a1c", linestyle="--", linewidth=1)
+    ax_m.annotate("目标 goal: 4 GB", (sizes[0] if sizes else 1, 4), xytext=(2, 3), textcoords="offset points",
+                  fontsize=8, color="#e31a1c")
+    for ax in (ax_t, ax_m):
+        ax.set_xscale("log")
+        ax.set_xlabel("文件数 Documents in the corpus")
+        ax.grid(True, which="both", linewidth=0.3)
+    ax_t.set_yscale("log")
+    ax_t.set_ylabel("耗时（秒） Wall time (s)")
+    ax_m.set_ylabel("内存峰值（GB） Peak memory (GB)")
+    ax_t.legend(fontsize=7, loc="lower right")
+    _finish(ax_t, "各阶段耗时", "Time per stage")
+    _finish(ax_m, "完整流程的内存峰值", "Peak memory, whole pipeline")
+    fig.tight_layout()
+    return fig

@@ -100,7 +100,7 @@ def write_plan(paths: Paths | None = None) -> list[Page]:
              f"PAGES := {' '.join(p.name for p in pages)}"]
     for entry in spec:
         deps = [f"data/processed/{t}.parquet" for t in entry["tables"]]
-        deps += [f"src/compare/{m}.py" for m in entry["modules"]]
+        deps += [f"src/compare/{m}.py" for m in entry["modules"]] + list(entry.get("files", []))
         lines.append(f"DEPS_{entry['notebook']} := {' '.join(deps)}")
     atomic_write_text(paths.build / "reports.mk", "\n".join(lines) + "\n")
     return pages

@@ -7,6 +7,8 @@ which is always a bug in compare, never a user mistake.
 
 from __future__ import annotations
 
+import copy
+
 from dataclasses import dataclass
 
 import pandas as pd
@@ -53,7 +55,15 @@ class Table:
         dup = out.duplicated(list(self.key), keep=False)
         if dup.any():
             raise ValueError(f"table {self.name}: key {self.key} is not unique:\n{out[dup].head()}")
+        if out.empty:  # no rows (a corpus without shared passages, tasks …): give the columns their types
+            return _coerced(self.schema).validate(out)
         return self.schema.validate(out)
+
+
+def _coerced(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
+    schema = copy.deepcopy(schema)
+    schema.coerce = True
+    return schema
 
 
 DOCUMENTS = Table(

@@ -18,10 +18,14 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .clean import fold, han_sequence
+from .workers import default_workers, map_ordered
 
 ANALYZERS = ("word", "char")
 MIN_HAN = 10  # sections with fewer Chinese characters say too little to compare
 _BLOCK = 512
+PARALLEL_MIN_UNITS = 4_000  # from this many sections, blocks are scored on every core
+TOP_K = 5  # most similar sections kept per other city
+MAX_CITIES = 10  # … in this many other cities (the closest ones), so the table stays linear in the corpus
 _NOT_TEXT = re.compile(r"[^\u4e00-\u9fffA-Za-z0-9]+")
 
 
@@ -71,38 +75,75 @@ def vectorise(items: list, analyzer: str = "word") -> sparse.csr_matrix:
     return vec.fit_transform(items).tocsr()
 
 
-def top_pairs(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int = 5) -> pd.DataFrame:
-    """For every unit, its top_k most similar units in each other city (ties: document order)."""
+def _block_top(args) -> list[tuple[int, int, float, int]]:
+    """(row, column, score, rank) of one block of rows: see `top_pairs`."""
+    X, XT, lo, hi, bounds, codes, top_k, max_cities = args
+    S = np.round((X[lo:hi] @ XT).toarray(), 6)
+    n_rows, n_cities = hi - lo, len(bounds) - 1
+    # Integer keys order by score, then document order (earlier first), with no ties.
+    ticks = np.rint(S * 1e6).astype(np.int64) << 20
+    keys = ticks + ((1 << 20) - 1 - np.arange(S.shape[1]) + np.repeat(bounds[:-1], np.diff(bounds)))
+    keys[S <= 0] = -1
+    own = codes[lo:hi]
+    k = np.full((n_rows, n_cities, top_k), -1, np.int64)
+    col = np.zeros((n_rows, n_cities, top_k), np.int64)
+    for c in range(n_cities):
+        c0, c1 = bounds[c], bounds[c + 1]
+        part = keys[:, c0:c1]
+        if c1 - c0 > top_k:
+            idx = np.argpartition(-part, top_k - 1, axis=1)[:, :top_k]
+        else:
+            idx = np.broadcast_to(np.arange(c1 - c0), (n_rows, c1 - c0))
+        got = np.take_along_axis(part, idx, axis=1)
+        o = np.argsort(-got, axis=1, kind="stable")
+        k[:, c, :got.shape[1]] = np.take_along_axis(got, o, axis=1)
+        col[:, c, :got.shape[1]] = c0 + np.take_along_axis(idx, o, axis=1)
+    k[np.arange(n_rows), own, :] = -1  # a section's own city is not compared with it
+    best = k[:, :, 0]
+    if n_cities - 1 > max_cities:  # keep the cities whose best section scores highest (ties: city order)
+        city_key = np.where(best >= 0, (best >> 20) * n_cities + (n_cities - 1 - np.arange(n_cities)), -1)
+        cut = np.sort(city_key, axis=1)[:, -max_cities][:, None]
+        k[city_key < cut] = -1
+    rows, cities, ranks = np.nonzero(k >= 0)
+    return list(zip((rows + lo).tolist(), col[rows, cities, ranks].tolist(),
+                    ((k[rows, cities, ranks] >> 20) / 1e6).tolist(), (ranks + 1).tolist()))
+
+
+def top_pairs(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int = TOP_K, max_cities: int = MAX_CITIES,
+              workers: int | None = None) -> pd.DataFrame:
+    """For every unit, its top_k most similar units in each other city (ties: document order) —
+    in the `max_cities` other cities whose best unit scores highest, so that the table grows
+    linearly with the corpus however many cities it holds (with up to max_cities + 1 cities: all).
+
+    Rows are scored in blocks (a block × all units at a time, never the whole matrix), the
+    blocks on every core when the corpus is large."""
+    columns = ["section_a", "section_b", "doc_a", "doc_b", "city_a", "city_b", "score", "rank"]
+    if not len(units):
+        return pd.DataFrame([], columns=columns)
     city = pd.Categorical(units.city)
-    codes, names = np.asarray(city.codes), np.asarray(units.city, dtype=object)
-    order = np.arange(len(units))
-    ids, docs = units.section_id.to_numpy(), units.doc_id.to_numpy()
-    out: list[tuple] = []
-    XT = X.T.tocsc()
-    for lo in range(0, X.shape[0], _BLOCK):
-        block = (X[lo:lo + _BLOCK] @ XT).tocsr()
-        for r in range(block.shape[0]):
-            i = lo + r
-            s, e = block.indptr[r], block.indptr[r + 1]
-            j, score = block.indices[s:e], block.data[s:e]
-            keep = (codes[j] != codes[i]) & (score > 0)
-            j, score = j[keep], np.round(score[keep], 6)
-            if not len(j):
-                continue
-            idx = np.lexsort((order[j], -score, codes[j]))
-            j, score = j[idx], score[idx]
-            c = codes[j]
-            starts = np.r_[0, np.flatnonzero(np.diff(c)) + 1]
-            rank = np.arange(len(j)) - np.repeat(starts, np.diff(np.r_[starts, len(j)]))
-            for jj, sc, rk in zip(j[rank < top_k], score[rank < top_k], rank[rank < top_k]):
-                out.append((ids[i], ids[jj], docs[i], docs[jj], names[i], names[jj], float(sc), int(rk) + 1))
-    return pd.DataFrame(out, columns=["section_a", "section_b", "doc_a", "doc_b", "city_a", "city_b", "score", "rank"])
+    codes = np.asarray(city.codes, dtype=np.int64)
+    # Units grouped by city (document order kept inside each), so a city is a slice of columns.
+    by_city = np.lexsort((np.arange(len(units)), codes))
+    X, codes = X[by_city], codes[by_city]
+    bounds = np.searchsorted(codes, np.arange(len(city.categories) + 1))
+    XT = X.T.tocsr()
+    tasks = [(X, XT, lo, min(lo + _BLOCK, X.shape[0]), bounds, codes, top_k, max_cities)
+             for lo in range(0, X.shape[0], _BLOCK)]
+    if workers is None:
+        workers = default_workers(X.shape[0], PARALLEL_MIN_UNITS)
+    found = [t for block in map_ordered(_block_top, tasks, workers) for t in block]
+    ids, docs = units.section_id.to_numpy()[by_city], units.doc_id.to_numpy()[by_city]
+    names = np.asarray(units.city, dtype=object)[by_city]
+    unsort = np.argsort(by_city)  # back to the units' order for the rows
+    found.sort(key=lambda t: (unsort[t[0]], codes[t[1]], t[3]))
+    return pd.DataFrame([(ids[i], ids[j], docs[i], docs[j], names[i], names[j], sc, rk) for i, j, sc, rk in found],
+                        columns=columns)
 
 
 def section_pairs(units: pd.DataFrame, tokens: list[list[str]], texts: list[str] | None = None,
-                  analyzer: str = "word", top_k: int = 5) -> pd.DataFrame:
+                  analyzer: str = "word", top_k: int = TOP_K, max_cities: int = MAX_CITIES) -> pd.DataFrame:
     X = vectorise(tokens if analyzer == "word" else texts, analyzer)
-    return top_pairs(units.reset_index(drop=True), X, top_k)
+    return top_pairs(units.reset_index(drop=True), X, top_k, max_cities)
 
 
 def pair_matrix(units: pd.DataFrame, tokens: list[list[str]], city_a: str, city_b: str) -> pd.DataFrame:
@@ -122,8 +163,8 @@ def document_similarity(documents: pd.DataFrame, tokens_by_doc: list[list[str]])
     """Cosine similarity of every pair of documents (their units' tokens pooled), both orders."""
     X = vectorise(tokens_by_doc)
     S = np.round((X @ X.T).toarray(), 6)
-    rows = []
-    for i, a in enumerate(documents.itertuples()):
-        for j, b in enumerate(documents.itertuples()):
-            rows.append((a.doc_id, b.doc_id, a.city, b.city, float(S[i, j])))
-    return pd.DataFrame(rows, columns=["doc_a", "doc_b", "city_a", "city_b", "score"])
+    n = len(documents)
+    a, b = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
+    ids, cities = documents.doc_id.to_numpy(dtype=object), documents.city.to_numpy(dtype=object)
+    return pd.DataFrame({"doc_a": ids[a], "doc_b": ids[b], "city_a": cities[a], "city_b": cities[b],
+                         "score": S.reshape(-1) if n else np.zeros(0)})

@@ -71,19 +71,26 @@ def _jieba():
     return tk
 
 
-@lru_cache(maxsize=1)
-def _pos_tagger():
-    import jieba.posseg
+NAME_TAGS = ("ns", "nr", "nrt", "nrfg")  # jieba's tags for place and person names
 
-    return jieba.posseg.POSTokenizer(_jieba())
+
+@lru_cache(maxsize=1)
+def _name_words() -> frozenset[str]:
+    """The words jieba's dictionary tags as place or person names (read straight from the
+    dictionary: loading jieba.posseg's whole tag table would cost a second)."""
+    _jieba()
+    import jieba
+
+    words = re.findall(rb"^(\S+) \d+ (?:" + "|".join(NAME_TAGS).encode() + rb")\r?$",
+                       jieba.get_dict_file().read(), re.M)
+    return frozenset(w.decode("utf-8") for w in words) - set(dictionary_terms())
 
 
 def is_proper_name(token: str, places: frozenset[str] = frozenset()) -> bool:
-    """A place or person name (jieba's tag for the word alone: ns, nr, nrt, nrfg), or one of `places`."""
+    """A place or person name (jieba's dictionary tag for the word: ns, nr, nrt, nrfg), or one of `places`."""
     if any(p in token for p in places):
         return True
-    tags = [w.flag for w in _pos_tagger().lcut(token)]
-    return len(tags) == 1 and tags[0] in ("ns", "nr", "nrt", "nrfg")
+    return token in _name_words()
 
 
 def tokenize(text: str) -> list[str]:

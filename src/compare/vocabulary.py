@@ -31,30 +31,40 @@ def _g2(a: int, b: int, c: int, d: int) -> float:
 
 def keyness(city_tokens: dict[str, list[str]], top: int = TOP_TERMS, min_count: int = MIN_COUNT,
             exclude=lambda term: False) -> pd.DataFrame:
-    """Top terms per city by G²; `exclude(term)` drops terms before counting (the build drops
-    place and person names, which are trivially distinctive)."""
+    """Top terms per city by G². `exclude(term)` keeps a term out of the lists (the build drops
+    place and person names, which are trivially distinctive); it is asked only of the terms that
+    would otherwise make a list, since it can be slow (jieba's tagger) and a large corpus has
+    hundreds of thousands of distinct terms."""
     counts = {city: Counter(tokens) for city, tokens in city_tokens.items()}
-    excluded = {term for term in set().union(*counts.values()) if exclude(term)}  # once per distinct term
-    for counter in counts.values():
-        for term in excluded & counter.keys():
-            del counter[term]
     total = Counter()
     for c in counts.values():
         total.update(c)
     n_all = sum(total.values())
     rows = []
+    excluded: dict[str, bool] = {}
     for city, counter in sorted(counts.items()):
         n_city = sum(counter.values())
         n_rest = n_all - n_city
         if not n_city or not n_rest:
             continue
+        scored = []
         for term, a in counter.items():
             b = total[term] - a
             if a < min_count or a / n_city <= b / n_rest:
                 continue
-            g2 = _g2(a, b, n_city, n_rest)
+            scored.append((-round(_g2(a, b, n_city, n_rest), 4), term, a, b))
+        kept = 0
+        for neg_g2, term, a, b in sorted(scored):
+            if kept == top:
+                break
+            if term not in excluded:
+                excluded[term] = bool(exclude(term))
+            if excluded[term]:
+                continue
+            kept += 1
+            g2 = -neg_g2
             log_ratio = math.log2(((a + 0.5) / n_city) / ((b + 0.5) / n_rest))
-            rows.append((city, term, a, b, round(a / n_city * 1e4, 3), round(b / n_rest * 1e4, 3), round(g2, 4),
+            rows.append((city, term, a, b, round(a / n_city * 1e4, 3), round(b / n_rest * 1e4, 3), g2,
                          float(f"{chi2.sf(g2, 1):.4g}"), round(log_ratio, 4)))
     df = pd.DataFrame(rows, columns=["city", "term", "count", "count_rest", "per_10k", "per_10k_rest", "g2", "p_value",
                                      "log_ratio"])

@@ -1,0 +1,285 @@
+"""`make bench`: how the pipeline's time and memory grow from five documents to a thousand.
+
+Synthetic corpora of N documents are built by recombining the top-level sections (with their
+subsections) of the five real documents, with a fixed seed, so a rerun builds the same corpora:
+
+- documents come in provinces of ten; each province has its own template (a real document,
+  localised for that province); a section is copied verbatim from the province's template with
+  probability COPIED (as cities copy their provincial plan), otherwise it is a section of any
+  real document "localised": REWRITTEN of its Chinese characters are replaced by random ones,
+  so it keeps numbers, numbering and structure but shares no passage with the others;
+- three documents per city, so cities have several documents, as real ones do.
+
+For each N the stages run in one process, in pipeline order, on the same inputs as `compare
+build`: clean + sections, targets (with tasks and citations), tokenisation (no cache),
+TF-IDF + top-k section pairs, shared passages. Then the whole pipeline runs as `compare build`
+in a fresh process with a cold token cache, writing every table. `seconds` is wall time;
+`peak_mb` is the process's peak resident memory so far (for a stage: the high-water mark up
+to the end of that stage; for the whole pipeline: the largest process, workers included).
+
+    python benchmarks/bench.py [--sizes 5,50,200,1000] [--repeat 3] [--out benchmarks/results.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 20261123
+COPIED = 0.3
+REWRITTEN = 0.4
+PROVINCE = 10
+DOCS_PER_CITY = 3
+STAGES = ["clean + sections", "targets", "tokenisation", "tf-idf + top-k pairs", "shared passages"]
+
+
+def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)  # Linux: KiB
+
+
+# ---------------------------------------------------------------- synthetic corpora
+
+
+def real_parts(paths) -> tuple[list[list[str]], list[str]]:
+    """Per real document, its top-level sections as text (heading line to the end of the last
+    subsection); and the Chinese characters of the whole corpus (to draw replacements from)."""
+    from compare.pipeline import process_documents
+    from compare.corpus import load_registry
+
+    parts, chars = [], []
+    for r in process_documents(load_registry(paths), paths, workers=1):
+        text = r.text
+        top = [s for s in r.parsed.sections if s.level == 1 and s.kind == "body"]
+        ends = {}
+        for s in r.parsed.sections:
+            root = s.section_id.split("/")[:2]
+            ends["/".join(root)] = max(ends.get("/".join(root), 0), s.char_end)
+        parts.append([text[text.rfind("\n", 0, s.char_start) + 1:ends[s.section_id]].strip() for s in top])
+        chars.extend(c for c in text if "\u4e00" <= c <= "\u9fff")
+    return parts, chars
+
+
+def localise(text: str, rng: random.Random, chars: list[str]) -> str:
+    return "".join(rng.choice(chars) if "\u4e00" <= c <= "\u9fff" and rng.random() < REWRITTEN else c for c in text)
+
+
+def synthetic_corpus(n: int, parts: list[list[str]], chars: list[str], seed: int = SEED) -> list[tuple[str, str, str]]:
+    """[(doc_id, city, text)] of n documents, the same for the same n and seed."""
+    docs, templates = [], {}
+    for i in range(n):
+        rng = random.Random(f"{seed}/{i}")
+        province = i // PROVINCE
+        if province not in templates:
+            p_rng = random.Random(f"{seed}/province/{province}")
+            templates[province] = [localise(t, p_rng, chars) for t in parts[province % len(parts)]]
+        template = templates[province]
+        city = f"s{i // DOCS_PER_CITY:04d}"
+        length, body = rng.randint(5_000, 12_000), []
+        while sum(map(len, body)) < length:
+            if rng.random() < COPIED:
+                body.append(rng.choice(template))
+            else:
+                body.append(localise(rng.choice(rng.choice(parts)), rng, chars))
+        title = f"{city}市关于推进职业教育改革的实施方案（第{i % DOCS_PER_CITY + 1}号）"
+        docs.append((f"{city}-{i % DOCS_PER_CITY + 1}", city, title + "\n" + "\n".join(body) + "\n"))
+    return docs
+
+
+def write_project(directory: Path, docs: list[tuple[str, str, str]]):
+    from compare.config import Paths
+    from compare.corpus import Document, sha256_file, write_registry
+
+    if directory.exists():
+        shutil.rmtree(directory)
+    paths = Paths(directory)
+    paths.raw.mkdir(parents=True)
+    rows = []
+    for doc_id, city, text in docs:
+        (paths.raw / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+        rows.append(Document(doc_id=doc_id, city=city, city_zh=f"{city}市", city_en=city.title(), province="",
+                             admin_level="prefecture", issuer="", title=text.split("\n", 1)[0], doc_number="",
+                             issued_date="", status="final", file=f"{doc_id}.txt",
+                             sha256=sha256_file(paths.raw / f"{doc_id}.txt")))
+    write_registry(paths, rows)
+    return paths
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def stages(paths) -> list[tuple[str, float, float]]:
+    """Each stage's wall time and the memory high-water mark at its end, in this process."""
+    from compare.clean import clean
+    from compare.corpus import load_registry
+    from compare.documents import extract_citations
+    from compare.pipeline import sections_frame, tasks_frame, section_locator
+    from compare.readers import read_document
+    from compare.reuse import passages_table
+    from compare.sections import parse_sections
+    from compare.similarity import analysis_units, section_pairs
+    from compare.targets import extract_targets
+    from compare.tasks import extract_tasks
+    from compare.tokens import TokenCache
+
+    import pandas as pd
+
+    out = []
+    docs = load_registry(paths)
+    t = time.perf_counter()
+    parsed = []
+    for d in docs:
+        text = clean(read_document(paths.raw / d.file).text).text
+        parsed.append((d, text, parse_sections(text, d.doc_id)))
+    out.append((STAGES[0], time.perf_counter() - t, peak_mb()))
+
+    t = time.perf_counter()
+    results = []
+    for d, text, p in parsed:
+        tasks = extract_tasks(text, p.sections)
+        extract_citations(text, p.sections, d)
+        targets = extract_targets(text, p.sections, {x.section_id: x.deadline for x in tasks}, d.doc_id)
+        results.append(_Result(d, text, p, tasks, targets))
+    out.append((STAGES[1], time.perf_counter() - t, peak_mb()))
+
+    sections, tasks = sections_frame(results), tasks_frame(results)
+    units = analysis_units(sections, tasks)
+    t = time.perf_counter()
+    tokens = TokenCache(None).tokens(units.text.tolist())
+    out.append((STAGES[2], time.perf_counter() - t, peak_mb()))
+
+    t = time.perf_counter()
+    section_pairs(units, tokens)
+    out.append((STAGES[3], time.perf_counter() - t, peak_mb()))
+
+    t = time.perf_counter()
+    spans = {d: [p for ps in g.spans for p in ps] for d, g in units.groupby("doc_id")}
+    frame = pd.DataFrame([{"doc_id": r.doc.doc_id, "city": r.doc.city} for r in results])
+    passages_table(frame, {r.doc.doc_id: r.text for r in results}, {d.doc_id: spans.get(d.doc_id, []) for d in docs},
+                   section_locator(results))
+    out.append((STAGES[4], time.perf_counter() - t, peak_mb()))
+    return out
+
+
+class _Result:
+    """The parts of a ProcessedDocument the table builders read."""
+
+    def __init__(self, doc, text, parsed, tasks, targets):
+        self.doc, self.text, self.parsed, self.tasks, self.targets = doc, text, parsed, tasks, targets
+
+
+def whole_pipeline(paths) -> tuple[float, float]:
+    """`compare build` in a fresh process, cold token cache: (seconds, peak MB of the largest process)."""
+    shutil.rmtree(paths.interim, ignore_errors=True)
+    shutil.rmtree(paths.processed, ignore_errors=True)
+    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+             "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)")
+    out = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "compare", "--root", str(paths.root),
+                          "build"], check=True, capture_output=True, text=True).stdout.split()
+    return float(out[0]), round(float(out[1]), 1)
+
+
+def measure_size(n: int, directory: Path) -> list[dict]:
+    """Run in a fresh process per size, so each size's memory is its own."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from compare.config import Paths
+
+    parts, chars = real_parts(Paths(ROOT))
+    paths = write_project(directory / f"n{n}", synthetic_corpus(n, parts, chars))
+    n_chars = sum(len(p.read_text(encoding="utf-8")) for p in paths.raw.glob("*.txt"))
+    rows = [dict(n_docs=n, n_chars=n_chars, stage=s, seconds=round(sec, 3), peak_mb=mb) for s, sec, mb in stages(paths)]
+    sec, mb = whole_pipeline(paths)
+    rows.append(dict(n_docs=n, n_chars=n_chars, stage="whole pipeline (compare build)", seconds=round(sec, 3), peak_mb=mb))
+    return rows
+
+
+def make_timings(repeat: int) -> list[dict]:
+    """Cold `make report` on the five documents (processed data, executed notebooks and site removed;
+    environment and token cache kept) and the no-op rerun: medians of `repeat` runs."""
+    rows = []
+    for label, prepare in (("make report (cold, 5 documents)", True), ("make report (no-op)", False)):
+        times = []
+        for _ in range(repeat):
+            if prepare:
+                subprocess.run(["make", "-s", "clean"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+                subprocess.run([str(ROOT / ".venv/bin/compare"), "report", "clean"], cwd=ROOT, check=True,
+                               stdout=subprocess.DEVNULL)
+            t = time.perf_counter()
+            subprocess.run(["make", "-s", "-j2", "report"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            times.append(time.perf_counter() - t)
+        rows.append(dict(n_docs=5, n_chars="", stage=label, seconds=round(statistics.median(times), 3), peak_mb=""))
+    return rows
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, {platform.system()}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="5,50,200,1000")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each make report timing (median)")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.csv")
+    ap.add_argument("--work", type=Path, default=ROOT / "build" / "bench")
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: measure one size, print CSV rows
+    args = ap.parse_args()
+    if args.one is not None:
+        w = csv.DictWriter(sys.stdout, ["n_docs", "n_chars", "stage", "seconds", "peak_mb"], lineterminator="\n")
+        w.writerows(measure_size(args.one, args.work))
+        return
+    rows = []
+    for n in (int(x) for x in args.sizes.split(",") if x):
+        proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--work", str(args.work)],
+                              capture_output=True, text=True)
+        if proc.returncode:
+            sys.exit(f"bench: N={n} failed:\n{proc.stderr}")
+        for row in csv.DictReader(io.StringIO(proc.stdout), ["n_docs", "n_chars", "stage", "seconds", "peak_mb"]):
+            rows.append(row)
+            print(f"  N={row['n_docs']:>5}  {row['stage']:<32} {float(row['seconds']):8.2f} s  {row['peak_mb']:>8} MB",
+                  flush=True)
+    from compare.config import Paths
+
+    real = Paths(args.work / "real")  # the five real documents, as `compare build` runs them
+    shutil.rmtree(real.root, ignore_errors=True)
+    shutil.copytree(ROOT / "data" / "raw", real.raw)
+    times = [whole_pipeline(real) for _ in range(max(1, args.repeat))]
+    row = dict(n_docs=5, n_chars=sum(len(p.read_bytes().decode("utf-8")) for p in real.raw.glob("*.txt")),
+               stage="compare build (the five real documents)", seconds=round(statistics.median(t for t, _ in times), 3),
+               peak_mb=max(m for _, m in times))
+    rows.append(row)
+    print(f"  {row['stage']:<42} {row['seconds']:8.2f} s (median of {len(times)})  {row['peak_mb']} MB", flush=True)
+    if args.repeat:
+        for row in make_timings(args.repeat):
+            rows.append(row)
+            print(f"  {row['stage']:<42} {row['seconds']:8.2f} s (median of {args.repeat})", flush=True)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, ["n_docs", "n_chars", "stage", "seconds", "peak_mb", "machine"], lineterminator="\n")
+    w.writeheader()
+    m = machine()
+    for row in rows:
+        w.writerow({**row, "machine": m})
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    tmp.replace(args.out)
+    print(f"→ {args.out}")
+
+
+if __name__ == "__main__":
+    main()
