@@ -15,7 +15,7 @@ COMPARE := $(BIN)/compare
 
 RAW := $(sort $(wildcard data/raw/*))
 # What `compare build` reads: the pipeline modules (not the report's) and the curated data files.
-REPORT_ONLY := src/compare/report.py src/compare/plotting.py src/compare/cli.py
+REPORT_ONLY := src/compare/report.py src/compare/plotting.py src/compare/tables.py src/compare/cli.py
 PIPELINE_SRC := $(filter-out $(REPORT_ONLY),$(sort $(wildcard src/compare/*.py src/compare/data/*)))
 PROCESSED_STAMP := build/stamps/processed
 TABLES := $(addprefix data/processed/,$(addsuffix .parquet,documents sections tasks citations cleaning_log \

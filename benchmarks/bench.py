@@ -64,8 +64,8 @@ def real_parts(paths) -> tuple[list[list[str]], list[str]]:
         top = [s for s in r.parsed.sections if s.level == 1 and s.kind == "body"]
         ends = {}
         for s in r.parsed.sections:
-            root = s.section_id.split("/")[:2]
-            ends["/".join(root)] = max(ends.get("/".join(root), 0), s.char_end)
+            root = "/".join(s.section_id.split("/")[:2])
+            ends[root] = max(ends.get(root, 0), s.char_end)
         parts.append([text[text.rfind("\n", 0, s.char_start) + 1:ends[s.section_id]].strip() for s in top])
         chars.extend(c for c in text if "\u4e00" <= c <= "\u9fff")
     return parts, chars
@@ -124,11 +124,11 @@ def stages(paths) -> list[tuple[str, float, float]]:
     from compare.clean import clean
     from compare.corpus import load_registry
     from compare.documents import extract_citations
-    from compare.pipeline import sections_frame, tasks_frame, section_locator
+    from compare.pipeline import ProcessedDocument, sections_frame, tasks_frame, section_locator
     from compare.readers import read_document
     from compare.reuse import passages_table
     from compare.sections import parse_sections
-    from compare.similarity import analysis_units, section_pairs
+    from compare.similarity import analysis_units, section_pairs, unit_spans
     from compare.targets import extract_targets
     from compare.tasks import extract_tasks
     from compare.tokens import TokenCache
@@ -140,17 +140,18 @@ def stages(paths) -> list[tuple[str, float, float]]:
     t = time.perf_counter()
     parsed = []
     for d in docs:
-        text = clean(read_document(paths.raw / d.file).text).text
-        parsed.append((d, text, parse_sections(text, d.doc_id)))
+        decoded = read_document(paths.raw / d.file)
+        cleaned = clean(decoded.text)
+        parsed.append((d, decoded, cleaned, parse_sections(cleaned.text, d.doc_id)))
     out.append((STAGES[0], time.perf_counter() - t, peak_mb()))
 
     t = time.perf_counter()
     results = []
-    for d, text, p in parsed:
-        tasks = extract_tasks(text, p.sections)
-        extract_citations(text, p.sections, d)
-        targets = extract_targets(text, p.sections, {x.section_id: x.deadline for x in tasks}, d.doc_id)
-        results.append(_Result(d, text, p, tasks, targets))
+    for d, decoded, cleaned, p in parsed:
+        tasks = extract_tasks(cleaned.text, p.sections)
+        citations = extract_citations(cleaned.text, p.sections, d)
+        targets = extract_targets(cleaned.text, p.sections, {x.section_id: x.deadline for x in tasks}, d.doc_id)
+        results.append(ProcessedDocument(d, decoded, cleaned, p, tasks, citations, targets))
     out.append((STAGES[1], time.perf_counter() - t, peak_mb()))
 
     sections, tasks = sections_frame(results), tasks_frame(results)
@@ -164,19 +165,11 @@ def stages(paths) -> list[tuple[str, float, float]]:
     out.append((STAGES[3], time.perf_counter() - t, peak_mb()))
 
     t = time.perf_counter()
-    spans = {d: [p for ps in g.spans for p in ps] for d, g in units.groupby("doc_id")}
     frame = pd.DataFrame([{"doc_id": r.doc.doc_id, "city": r.doc.city} for r in results])
-    passages_table(frame, {r.doc.doc_id: r.text for r in results}, {d.doc_id: spans.get(d.doc_id, []) for d in docs},
+    passages_table(frame, {r.doc.doc_id: r.text for r in results}, unit_spans(units, frame.doc_id),
                    section_locator(results))
     out.append((STAGES[4], time.perf_counter() - t, peak_mb()))
     return out
-
-
-class _Result:
-    """The parts of a ProcessedDocument the table builders read."""
-
-    def __init__(self, doc, text, parsed, tasks, targets):
-        self.doc, self.text, self.parsed, self.tasks, self.targets = doc, text, parsed, tasks, targets
 
 
 def whole_pipeline(paths) -> tuple[float, float]:

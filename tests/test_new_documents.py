@@ -136,6 +136,15 @@ def test_saved_web_page(tmp_path):
         assert chrome not in r.text
 
 
+def test_a_web_page_is_read_in_the_encoding_it_declares(tmp_path):
+    from compare.readers import read_document
+
+    path = tmp_path / "taiwan.html"
+    path.write_bytes('<html><head><meta charset="big5"></head><body><div><p>建設職業教育學校10所。</p></div></body></html>'
+                     .encode("big5"))
+    assert (read_document(path).encoding, read_document(path).text) == ("big5", "建設職業教育學校10所。")
+
+
 def test_word_document(tmp_path):
     import docx
 

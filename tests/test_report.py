@@ -79,6 +79,9 @@ def test_make_include_lists_pages_and_dependencies(project):
     assert "DEPS_04-pair := data/processed/documents.parquet" in mk and "src/compare/reuse.py" in mk
     assert "src/compare/reuse.py" not in mk.split("DEPS_02-metric := ")[1].splitlines()[0]
     assert "benchmarks/results.csv" in mk.split("DEPS_05-scaling := ")[1].splitlines()[0]  # a file it reads
+    # Modules come from the notebook's imports and theirs: 04-pair runs workers.py through similarity.py.
+    pair = mk.split("DEPS_04-pair := ")[1].splitlines()[0].split()
+    assert "src/compare/workers.py" in pair and "src/compare/pipeline.py" not in pair
 
 
 # ---- running and rendering

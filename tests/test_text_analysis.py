@@ -187,11 +187,10 @@ def test_reuse_on_a_constructed_pair():
 def test_the_corpus_index_finds_the_same_runs_as_comparing_every_pair(built, tables, texts):
     """The shingle index compares only pairs that share a shingle; on the five documents (every pair
     shares some) its runs must be exactly those of the pair-by-pair scan."""
-    from compare.similarity import analysis_units
+    from compare.similarity import analysis_units, unit_spans
 
-    units = analysis_units(tables["sections"], tables["tasks"])
     ids = sorted(texts)
-    spans = {d: [p for ps in units[units.doc_id == d].spans for p in ps] for d in ids}
+    spans = unit_spans(analysis_units(tables["sections"], tables["tasks"]), ids)
     streams = [make_stream(texts[d], spans[d]) for d in ids]
     runs = indexed_runs(streams)
     assert len(runs) == 10

@@ -43,13 +43,9 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _load_built(paths: Paths):
-    import pandas as pd
+    from .tables import table
 
-    from .errors import CompareError
-
-    if not paths.table("targets").exists():
-        raise CompareError(f"{paths.processed}: no targets table yet. Run `compare build` (or `make data`) first.")
-    tables = {name: pd.read_parquet(paths.table(name, "parquet")) for name in ("targets", "target_mentions", "documents")}
+    tables = {name: table(name, paths) for name in ("targets", "target_mentions", "documents")}
     texts = {d: (paths.text / f"{d}.txt").read_text(encoding="utf-8") for d in tables["documents"].doc_id}
     return tables, texts
 

@@ -210,7 +210,7 @@ def add_document(paths: Paths, source: Path, city: str, city_zh: str, city_en: s
                  status: str = "", doc_id: str = "", issuer: str = "") -> Document:
     """Copy `source` into data/raw/ and register it; fields not given are read from the document."""
     from .output import atomic_write_bytes
-    from .readers import read_document
+    from .readers import decode_document
 
     if not source.is_file():
         raise CompareError(f"{source}: no such file. Give the path of the document to add.")
@@ -218,8 +218,9 @@ def add_document(paths: Paths, source: Path, city: str, city_zh: str, city_en: s
         raise CompareError(f"{source}: the city slug {city!r} is not valid; 'city' must be lowercase ASCII letters, "
                            "digits or _ (for example lanzhou), the same for all of a city's documents.")
     docs = load_registry(paths, allow_empty=True) if paths.registry.exists() else []
-    decoded = read_document(source)  # refuses empty, binary and undecodable files before anything is written
-    digest = sha256_file(source)
+    data = source.read_bytes()  # read once: what is checked, hashed and copied is the same bytes
+    decoded = decode_document(data, source)  # refuses empty, binary and undecodable files before anything is written
+    digest = hashlib.sha256(data).hexdigest()
     for d in docs:
         if d.sha256 == digest:
             raise CompareError(f"{source}: this file is already registered as {d.doc_id!r} ({d.file}); "
@@ -247,7 +248,7 @@ def add_document(paths: Paths, source: Path, city: str, city_zh: str, city_en: s
     if target.exists():
         raise CompareError(f"{target}: a file of that name is already in data/raw/. Choose another --doc-id.")
     doc = Document(**row)
-    atomic_write_bytes(target, source.read_bytes())
+    atomic_write_bytes(target, data)
     try:
         write_registry(paths, [*docs, doc])
     except BaseException:

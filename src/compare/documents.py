@@ -8,12 +8,11 @@ the document's declared parents: the higher-level plans it says it implements.
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass
 
 from .corpus import Document
-from .sections import Section
+from .sections import Section, section_finder
 
 TITLE_RE = re.compile(r"《([^《》]{2,120})》")
 DOC_NUMBER = r"[\u4e00-\u9fff]{1,12}[〔［\[【]\d{4}[〕］\]】]\d{1,4}号"
@@ -37,18 +36,7 @@ def _plain(s: str) -> str:
 
 
 def extract_citations(cleaned: str, sections: list[Section], doc: Document) -> list[Citation]:
-    order = sorted(range(len(sections)), key=lambda i: (sections[i].char_start, i))
-    starts = [sections[i].char_start for i in order]
-
-    def section_at(pos: int) -> Section | None:
-        # The innermost section whose span holds the position (the preamble includes its title lines):
-        # walking back from the last section that starts at or before it, the first that holds it.
-        for k in range(bisect.bisect_right(starts, pos) - 1, -1, -1):
-            sec = sections[order[k]]
-            if pos < max(sec.char_end, sec.char_start + 1):
-                return sec
-        return None
-
+    section_at = section_finder(sections, hold_empty=True)  # the preamble includes its title lines
     preamble_end = next((s.char_end for s in sections if s.kind == "preamble"), 0)
     own_title, own_number = _plain(doc.title), doc.doc_number
     found: list[Citation] = []

@@ -61,13 +61,6 @@ class Evaluation:
         scored = [g for g, _ in self.matches if "metric" in g]
         return 1 - len(self._metric_wrong()) / len(scored) if scored else None
 
-    def summary(self) -> dict[str, float]:
-        out = {"precision": self.precision, "recall": self.recall,
-               "year_accuracy": self.year_accuracy, "comparator_accuracy": self.comparator_accuracy}
-        if self.metric_accuracy is not None:
-            out["metric_accuracy"] = self.metric_accuracy
-        return out
-
     def report(self) -> str:
         lines = [f"gold targets {self.n_gold}, extracted {self.n_extracted}, matched {len(self.matches)}",
                  f"precision {self.precision:.3f}  recall {self.recall:.3f}  "

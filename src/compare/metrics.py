@@ -55,7 +55,10 @@ def parse_themes(data: dict, source: str) -> tuple[Theme, ...]:
 
 
 def parse_catalogue(text: str, source: str) -> tuple[Metric, ...]:
-    data = yaml.safe_load(text)
+    return _metrics(yaml.safe_load(text), source)
+
+
+def _metrics(data, source: str) -> tuple[Metric, ...]:
     entries = data.get("metrics") if isinstance(data, dict) else None
     if not entries:
         raise CompareError(f"{source}: no 'metrics:' list found. See the comment at the top of the catalogue.")
@@ -85,13 +88,18 @@ def parse_catalogue(text: str, source: str) -> tuple[Metric, ...]:
 
 
 @lru_cache(maxsize=1)
+def _catalogue_data():
+    return yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
 def catalogue() -> tuple[Metric, ...]:
-    return parse_catalogue(CATALOGUE_FILE.read_text(encoding="utf-8"), str(CATALOGUE_FILE))
+    return _metrics(_catalogue_data(), str(CATALOGUE_FILE))
 
 
 @lru_cache(maxsize=1)
 def themes() -> tuple[Theme, ...]:
-    return parse_themes(yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8")), str(CATALOGUE_FILE))
+    return parse_themes(_catalogue_data(), str(CATALOGUE_FILE))
 
 
 OTHER_THEME = Theme("other", "其他", "Other", re.compile("$^"))

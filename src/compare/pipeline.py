@@ -25,8 +25,8 @@ from .documents import Citation, cited_works, extract_citations
 from .output import StagedDirectory, atomic_write_text, write_table
 from .readers import Decoded, read_document
 from .reuse import passages_table
-from .similarity import analysis_units, document_similarity, section_pairs
-from .sections import ParsedDocument, parse_sections
+from .similarity import analysis_units, document_similarity, section_pairs, unit_spans
+from .sections import ParsedDocument, parse_sections, section_finder
 from .metrics import core_label, theme_of
 from .targets import Target, extract_targets
 from .tasks import Task, extract_tasks
@@ -167,14 +167,11 @@ def target_mentions_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
 
 def section_locator(results: list[ProcessedDocument]) -> Callable[[str, int], str]:
     """(doc_id, offset) → the innermost section holding that offset."""
-    bounds = {r.doc.doc_id: [(s.char_start, s.char_end, s.section_id) for s in r.parsed.sections] for r in results}
+    finders = {r.doc.doc_id: section_finder(r.parsed.sections) for r in results}
 
     def section_at(doc_id: str, pos: int) -> str:
-        hit = ""
-        for start, end, sid in bounds[doc_id]:
-            if start <= pos < end:
-                hit = sid  # later sections are deeper or later: the last hit is the innermost
-        return hit
+        sec = finders[doc_id](pos)
+        return sec.section_id if sec else ""
 
     return section_at
 
@@ -200,13 +197,11 @@ def text_tables(results: list[ProcessedDocument], sections: pd.DataFrame, tasks:
     for doc_id, city, toks in zip(units.doc_id, units.city, tokens):
         by_doc[doc_id].extend(toks)
         by_city[city].extend(toks)
-    spans = {d: [p for ps in g.spans for p in ps] for d, g in units.groupby("doc_id")}
-    spans = {d: spans.get(d, []) for d in docs.doc_id}
     return {
         "section_pairs": section_pairs(units, tokens),
         "document_similarity": document_similarity(docs, [by_doc[d] for d in docs.doc_id]),
-        "shared_passages": passages_table(docs, {r.doc.doc_id: r.text for r in results}, spans,
-                                          section_locator(results)),
+        "shared_passages": passages_table(docs, {r.doc.doc_id: r.text for r in results},
+                                          unit_spans(units, docs.doc_id), section_locator(results)),
         "keyness": keyness(by_city, exclude=partial(is_proper_name, places=place_names(results))),
     }
 

@@ -1,6 +1,6 @@
 """Charts that render the same everywhere: the bundled CJK font, bilingual labels, cited sources.
 
-Input: processed tables (via :func:`compare.report.table`) and matplotlib figures the
+Input: processed tables (via :func:`compare.tables.table`) and matplotlib figures the
 notebooks draw. Output: ``figures/<name>.png`` and ``.svg`` — byte-reproducible (no dates in
 the metadata, fixed SVG ids, text as paths) — and the HTML that shows a figure on the site with
 its sources underneath. A figure whose text would fall back to a missing glyph is an error.
@@ -55,10 +55,6 @@ def setup() -> None:
         "savefig.bbox": "tight",
         "figure.max_open_warning": 0,
     })
-
-
-def bilingual(zh: str, en: str) -> str:
-    return f"{zh}\n{en}" if zh and en else zh or en
 
 
 def _render(fig, fmt: str, **kw) -> bytes:

@@ -35,8 +35,25 @@ def _refuse(path: Path, problem: str, fix: str) -> CompareError:
     return CompareError(f"{path}: {problem}. {fix}")
 
 
-def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:
-    """Decode a text file, detecting its encoding; refuse what is not text."""
+_GB_FAMILY = ("gb2312", "gbk", "x-gbk", "gb18030", "cp936")
+
+
+def _declared_codec(declared: str) -> str:
+    """The codec to read a declared charset with: GB18030 for the GB family (sites declare gb2312
+    and then use GBK characters), '' for UTF-8, an unknown name or none (detect instead)."""
+    declared = declared.lower()
+    if declared in _GB_FAMILY:
+        return "gb18030"
+    try:
+        name = codecs.lookup(declared).name if declared else ""
+    except LookupError:
+        return ""
+    return "" if name.startswith("utf-8") else name
+
+
+def decode_bytes(data: bytes, path: Path, declared: str = "") -> tuple[str, str]:
+    """Decode a text file, detecting its encoding (or in the encoding a web page `declared`);
+    refuse what is not text."""
     if not data.strip():
         raise _refuse(path, "the file is empty", "Check that the download or copy finished.")
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
@@ -50,6 +67,13 @@ def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:
     if nul >= 0:
         raise _refuse(path, f"it looks binary (a NUL byte at offset {nul}), not text",
                       f"Give compare the document itself: text, .html, .docx or a PDF with a text layer ({', '.join(SUPPORTED)}).")
+    codec = _declared_codec(declared)
+    if codec:
+        try:
+            return data.decode(codec), codec
+        except UnicodeDecodeError as e:
+            raise _refuse(path, f"it declares {declared} but byte {e.start} is not valid {codec.upper()}",
+                          "Re-save it as UTF-8.") from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as e:
@@ -79,16 +103,8 @@ def _check_text(text: str, path: Path) -> str:
 def _read_html(data: bytes, path: Path) -> tuple[str, str]:
     from bs4 import BeautifulSoup
 
-    # Decode ourselves: sites declare gb2312 and then use GBK characters, which a strict gb2312 decoder drops.
     m = re.search(rb"""charset\s*=\s*["']?([A-Za-z0-9_-]+)""", data[:4096], re.I)
-    declared = m.group(1).decode("ascii").lower() if m else ""
-    if declared in ("gb2312", "gbk", "x-gbk", "gb18030", "cp936"):
-        try:
-            markup, encoding = data.decode("gb18030"), "gb18030"
-        except UnicodeDecodeError as e:
-            raise _refuse(path, f"it declares {declared} but byte {e.start} is not valid GB18030", "Re-save it as UTF-8.") from None
-    else:
-        markup, encoding = decode_bytes(data, path)
+    markup, encoding = decode_bytes(data, path, declared=m.group(1).decode("ascii") if m else "")
     soup = BeautifulSoup(markup, "lxml")
     for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "template"]):
         tag.decompose()
@@ -164,11 +180,16 @@ def _read_pdf(data: bytes, path: Path) -> str:
 
 def read_document(path: Path) -> Decoded:
     """Read one raw document, whatever its format."""
-    suffix = path.suffix.lower()
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise _refuse(path, "the file does not exist", "Restore it, or remove its row from data/raw/registry.csv.") from None
+    return decode_document(data, path)
+
+
+def decode_document(data: bytes, path: Path) -> Decoded:
+    """The text of a document's bytes; `path` gives the format (its suffix) and names it in errors."""
+    suffix = path.suffix.lower()
     if suffix in HTML_SUFFIXES:
         if not data.strip():
             raise _refuse(path, "the file is empty", "Check that the download finished.")

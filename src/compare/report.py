@@ -3,24 +3,23 @@
 Input: ``notebooks/reports.yaml`` (the report spec), the notebooks and the processed tables.
 Output: ``build/report-plan.json`` and ``build/reports.mk`` (every page with its notebook and
 parameters, for the Makefile), ``build/executed/<page>.ipynb``, ``site/<page>.html`` (inputs
-hidden) and ``site/index.html``. Notebooks call :func:`table` and the label helpers here.
+hidden) and ``site/index.html``. Notebooks read tables with :mod:`compare.tables`.
 """
 
 from __future__ import annotations
 
+import ast
 import html
 import http.server
 import itertools
 import json
 import os
-import re
 import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from .config import Paths
@@ -89,6 +88,38 @@ def plan(paths: Paths | None = None) -> list[Page]:
     return pages
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _compare_imports(source: str, inside_package: bool) -> set[str]:
+    """Names of the compare modules a piece of code imports (anywhere in it, lazily or not)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1 and inside_package:
+                found |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+            elif node.level == 0 and node.module and node.module.split(".")[0] == "compare":
+                parts = node.module.split(".")
+                found |= {parts[1]} if len(parts) > 1 else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("compare.")}
+    return {m for m in found if (PACKAGE_DIR / f"{m}.py").exists()}
+
+
+def notebook_modules(notebook: Path) -> list[str]:
+    """The compare modules a notebook runs: those it imports and, in turn, theirs."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    todo = _compare_imports("\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code"), False)
+    todo.add("__init__")  # importing any compare module runs the package's __init__ first
+    seen: set[str] = set()
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo |= _compare_imports((PACKAGE_DIR / f"{module}.py").read_text(encoding="utf-8"), True)
+    return sorted(seen)
+
+
 def write_plan(paths: Paths | None = None) -> list[Page]:
     """build/report-plan.json and build/reports.mk, which the Makefile includes."""
     paths = paths or Paths()
@@ -100,7 +131,8 @@ def write_plan(paths: Paths | None = None) -> list[Page]:
              f"PAGES := {' '.join(p.name for p in pages)}"]
     for entry in spec:
         deps = [f"data/processed/{t}.parquet" for t in entry["tables"]]
-        deps += [f"src/compare/{m}.py" for m in entry["modules"]] + list(entry.get("files", []))
+        deps += [f"src/compare/{m}.py" for m in notebook_modules(paths.notebooks / f"{entry['notebook']}.ipynb")]
+        deps += list(entry.get("files", []))
         lines.append(f"DEPS_{entry['notebook']} := {' '.join(deps)}")
     atomic_write_text(paths.build / "reports.mk", "\n".join(lines) + "\n")
     return pages

@@ -163,8 +163,7 @@ def shingle_hashes(chars: str, k: int = SHINGLE) -> tuple[np.ndarray, np.ndarray
     with np.errstate(over="ignore"):
         for j in range(k):
             h = h * _PRIME + codes[j:j + n]
-    text = np.fromiter((_is_text_char(c) for c in chars), bool, len(chars)).astype(np.int64)
-    inside = np.r_[0, np.cumsum(text)]
+    inside = np.r_[0, np.cumsum(_text_mask(codes))]
     pos = np.flatnonzero(inside[k:k + n] - inside[:n] == k)  # every character of the shingle is text
     h = h[pos]
     _, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)

@@ -9,8 +9,10 @@ attachment table. ``text`` is the section's own body (not its children's) and al
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .clean import ATTACHMENT_RE, TABLE_START
 from .numbering import match_marker
@@ -176,3 +178,20 @@ def parse_sections(cleaned: str, doc_id: str) -> ParsedDocument:
         sec.char_end -= len(body) - len(body.rstrip())
         sec.char_end = max(sec.char_end, sec.char_start)
     return ParsedDocument(sections, warnings)
+
+
+def section_finder(sections: list[Section], hold_empty: bool = False) -> Callable[[int], Section | None]:
+    """offset → the innermost section whose span holds it (sections nest and come in document order,
+    so that is the last one, in order, starting at or before the offset that still holds it).
+    With `hold_empty`, a section with an empty body holds its own start."""
+    order = sorted(range(len(sections)), key=lambda i: (sections[i].char_start, i))
+    starts = [sections[i].char_start for i in order]
+
+    def at(pos: int) -> Section | None:
+        for k in range(bisect.bisect_right(starts, pos) - 1, -1, -1):
+            sec = sections[order[k]]
+            if pos < (max(sec.char_end, sec.char_start + 1) if hold_empty else sec.char_end):
+                return sec
+        return None
+
+    return at

@@ -53,6 +53,12 @@ def analysis_units(sections: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["section_id", "doc_id", "city", "order", "text", "spans"])
 
 
+def unit_spans(units: pd.DataFrame, doc_ids) -> dict[str, list[tuple[int, int]]]:
+    """Each document's analysis text as spans of its cleaned text (what shared passages compare)."""
+    spans = {d: [p for ps in g.spans for p in ps] for d, g in units.groupby("doc_id")}
+    return {d: spans.get(d, []) for d in doc_ids}
+
+
 def char_text(text: str) -> str:
     """The characters character n-grams are taken from: folded, without punctuation or spaces."""
     return _NOT_TEXT.sub("", fold(text))
@@ -75,9 +81,18 @@ def vectorise(items: list, analyzer: str = "word") -> sparse.csr_matrix:
     return vec.fit_transform(items).tocsr()
 
 
-def _block_top(args) -> list[tuple[int, int, float, int]]:
+_scoring: tuple = ()  # (X, XT, bounds, codes, top_k, max_cities), set once per process by _start_scoring
+
+
+def _start_scoring(*state) -> None:
+    global _scoring
+    _scoring = state
+
+
+def _block_top(rows: tuple[int, int]) -> list[tuple[int, int, float, int]]:
     """(row, column, score, rank) of one block of rows: see `top_pairs`."""
-    X, XT, lo, hi, bounds, codes, top_k, max_cities = args
+    lo, hi = rows
+    X, XT, bounds, codes, top_k, max_cities = _scoring
     S = np.round((X[lo:hi] @ XT).toarray(), 6)
     n_rows, n_cities = hi - lo, len(bounds) - 1
     # Integer keys order by score, then document order (earlier first), with no ties.
@@ -127,11 +142,12 @@ def top_pairs(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int = TOP_K, max
     X, codes = X[by_city], codes[by_city]
     bounds = np.searchsorted(codes, np.arange(len(city.categories) + 1))
     XT = X.T.tocsr()
-    tasks = [(X, XT, lo, min(lo + _BLOCK, X.shape[0]), bounds, codes, top_k, max_cities)
-             for lo in range(0, X.shape[0], _BLOCK)]
+    blocks = [(lo, min(lo + _BLOCK, X.shape[0])) for lo in range(0, X.shape[0], _BLOCK)]
     if workers is None:
         workers = default_workers(X.shape[0], PARALLEL_MIN_UNITS)
-    found = [t for block in map_ordered(_block_top, tasks, workers) for t in block]
+    found = [t for block in map_ordered(_block_top, blocks, workers, initializer=_start_scoring,
+                                        initargs=(X, XT, bounds, codes, top_k, max_cities)) for t in block]
+    _start_scoring()  # let go of the matrices
     ids, docs = units.section_id.to_numpy()[by_city], units.doc_id.to_numpy()[by_city]
     names = np.asarray(units.city, dtype=object)[by_city]
     unsort = np.argsort(by_city)  # back to the units' order for the rows

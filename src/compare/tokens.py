@@ -129,11 +129,14 @@ class TokenCache:
                 chunk = unique[lo:lo + 500]
                 rows = db.execute(f"SELECT key, tokens FROM tokens WHERE key IN ({','.join('?' * len(chunk))})", chunk)
                 known.update((k, v.split()) for k, v in rows)
-            todo = sorted({k: i for i, k in reversed(list(enumerate(keys))) if k not in known}.items())
-            fresh = tokenize_many([texts[i] for _, i in todo], workers)
+            todo: dict[str, str] = {}  # key → text, each new text once
+            for k, text in zip(keys, texts):
+                if k not in known:
+                    todo.setdefault(k, text)
+            fresh = dict(zip(todo, tokenize_many(list(todo.values()), workers)))
             db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)",
-                           [(k, " ".join(toks)) for (k, _), toks in zip(todo, fresh)])
-            known.update((k, toks) for (k, _), toks in zip(todo, fresh))
+                           [(k, " ".join(toks)) for k, toks in fresh.items()])
+            known.update(fresh)
         return [list(known[k]) for k in keys]
 
 

@@ -21,11 +21,14 @@ def default_workers(size: int, threshold: int) -> int:
     return (os.cpu_count() or 1) if size >= threshold else 1
 
 
-def map_ordered(fn: Callable[..., R], items: Iterable[T], workers: int, initializer=None) -> list[R]:
+def map_ordered(fn: Callable[..., R], items: Iterable[T], workers: int, initializer=None,
+                initargs: tuple = ()) -> list[R]:
+    """`fn` over `items`, results in input order. `initializer(*initargs)` runs once per worker (or
+    once here): the place for large shared inputs, which are then sent once, not with every item."""
     items = list(items)
     if workers <= 1 or len(items) < 2:
         if initializer:
-            initializer()
+            initializer(*initargs)
         return [fn(x) for x in items]
-    with ProcessPoolExecutor(max_workers=workers, initializer=initializer) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs) as pool:
         return list(pool.map(fn, items, chunksize=max(1, len(items) // (workers * 8))))
