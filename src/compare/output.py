@@ -12,6 +12,7 @@ import filecmp
 import os
 import shutil
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,9 @@ import pyarrow.parquet as pq
 LIST_SEP = "|"
 
 
+@lru_cache(maxsize=1)
 def _umask() -> int:
+    """The process's umask (read once: reading it means setting it for an instant)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -134,17 +134,23 @@ def write_plan(paths: Paths | None = None) -> list[Page]:
         deps += [f"src/compare/{m}.py" for m in notebook_modules(paths.notebooks / f"{entry['notebook']}.ipynb")]
         deps += list(entry.get("files", []))
         lines.append(f"DEPS_{entry['notebook']} := {' '.join(deps)}")
+    lines += [f"build/executed/{p.name}.ipynb: notebooks/{p.notebook}.ipynb $(DEPS_{p.notebook})" for p in pages]
     atomic_write_text(paths.build / "reports.mk", "\n".join(lines) + "\n")
     return pages
 
 
-def _page(paths: Paths, name: str) -> Page:
+def load_plan(paths: Paths) -> list[Page]:
+    """The pages of the plan `write_plan` last wrote."""
     plan_file = paths.build / "report-plan.json"
     if not plan_file.exists():
         raise CompareError(f"{plan_file}: no report plan yet. Run `compare report plan` (make report does).")
-    for p in json.loads(plan_file.read_text(encoding="utf-8")):
-        if p["name"] == name:
-            return Page(**p)
+    return [Page(**p) for p in json.loads(plan_file.read_text(encoding="utf-8"))]
+
+
+def _page(paths: Paths, name: str) -> Page:
+    for p in load_plan(paths):
+        if p.name == name:
+            return p
     raise CompareError(f"{name}: not a page of the current report plan ({plan_file}). "
                        "Run `compare report plan` after building the data.")
 
@@ -245,7 +251,7 @@ def render_page(name: str, paths: Paths | None = None) -> None:
 def write_index(paths: Paths | None = None) -> None:
     """site/index.html: every page with a one-line description; stale pages and figures removed."""
     paths = paths or Paths()
-    pages = [Page(**p) for p in json.loads((paths.build / "report-plan.json").read_text(encoding="utf-8"))]
+    pages = load_plan(paths)
     spec = {e["notebook"]: e for e in load_spec(paths)}
     keep = {p.name for p in pages}
     for old in paths.site.glob("*.html"):
@@ -299,7 +305,7 @@ def screenshots(paths: Paths | None = None) -> list[Path]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         raise CompareError("chromium is not installed: run `make browser` (Debian: apt-get install chromium fonts-noto-cjk).")
-    pages = [Page(**p) for p in json.loads((paths.build / "report-plan.json").read_text(encoding="utf-8"))]
+    pages = load_plan(paths)
     firsts = ["index"] + [next(g).name for _, g in itertools.groupby(pages, key=lambda p: p.notebook)]
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(paths.root)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
