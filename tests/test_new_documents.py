@@ -13,7 +13,8 @@ import pytest
 
 from compare.config import Paths
 from compare.corpus import Document, detect_metadata, sha256_file
-from compare.pipeline import build, process_document
+from compare import schemas
+from compare.pipeline import build, process_document, targets_frame
 
 from .conftest import REPO, scratch_project
 from .documents_for_tests import EXAMPLE, EXAMPLE_METADATA, EXAMPLE_TARGETS, HOSTILE
@@ -201,6 +202,17 @@ def test_a_document_without_numbering_is_one_section_with_a_warning(tmp_path):
     assert [s.section_id for s in r.parsed.sections] == ["example/text"]
     assert any("no numbered headings" in w for w in r.warnings)
     assert [(t.primary.value, t.year[0]) for t in r.targets] == [(2, 2024), (10, 2024)]
+
+
+def test_a_number_without_a_named_object_still_has_a_metric_name(tmp_path):
+    """Found by the benchmark's synthetic text: "共建低于5个" counts nothing named, and its empty
+    metric name failed the targets table's schema, stopping the whole build."""
+    path = tmp_path / "fragment.txt"
+    path.write_text("一、测试\n加强培育企业行业对接，鼓励校企合作，共建低于5个。\n", encoding="utf-8")
+    r = processed(path, tmp_path)
+    assert [(t.primary.value, t.primary.label, t.metric_id) for t in r.targets] == [(5, "", "label:unlabelled")]
+    row = schemas.TARGETS.finalise(targets_frame([r])).iloc[0]
+    assert (row.metric, row.metric_zh) == ("label:unlabelled", "（未标明）")
 
 
 def test_chapters_and_articles_of_national_documents(tmp_path):

@@ -1,5 +1,7 @@
 """Tokens, section similarity, shared passages, keyness and the concordance on the real documents."""
 
+import functools
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -49,18 +51,39 @@ def test_cache_key_changes_with_the_dictionary(tmp_path, monkeypatch):
     assert tok.TokenCache.key("文本") != before
 
 
+@functools.lru_cache(maxsize=1)
+def python_jieba():
+    reference = tok._import_jieba().Tokenizer()
+    for term in tok.dictionary_terms():
+        reference.add_word(term, freq=100000)
+    return reference
+
+
+def python_jieba_tokens(text: str) -> list[str]:
+    """`tokenize` as Python jieba gives it (the reference rjieba must match)."""
+    return [w for w in (w.strip() for w in python_jieba().lcut(compare.clean.fold(text)))
+            if len(w) >= 2 and w not in tok.stopwords() and not tok._NUMBERISH.match(w) and tok._KEEP.search(w)]
+
+
+def test_tokens_are_python_jiebas_on_every_section(built):
+    """jieba-rs (rjieba) segments exactly as Python jieba on the whole corpus, section by section."""
+    _, result = built
+    units = analysis_units(result.tables["sections"], result.tables["tasks"])
+    assert len(units) > 150
+    for text in units.text:
+        assert tok.tokenize(text) == python_jieba_tokens(text), text[:60]
+
+
 def test_parallel_tokenisation_gives_the_same_tokens():
     texts = ["深化产教融合，推进校企合作。", "建设双师型教师队伍。", "实施1+X证书制度试点。"] * 4
     assert tok.tokenize_many(texts, workers=2) == [tok.tokenize(t) for t in texts]
 
 
 def test_every_dictionary_term_and_stopword_occurs_in_the_corpus(built):
-    import jieba
-
     _, result = built
     corpus = "\n".join(r.text for r in result.results)
     assert [t for t in tok.dictionary_terms() if t not in corpus] == []
-    raw_tokens = set(tok._jieba().lcut(compare.clean.fold(corpus)))
+    raw_tokens = set(tok._segmenter().cut(compare.clean.fold(corpus)))
     assert sorted(w for w in tok.stopwords() if w not in raw_tokens) == []
 
 
@@ -204,6 +227,29 @@ def test_the_corpus_index_finds_the_same_runs_as_comparing_every_pair(built, tab
     assert indexed_runs(streams, max_docs=1) == {}
 
 
+def test_hash_order_is_a_stable_sort_even_when_hashes_share_their_high_bits():
+    """The fast path sorts high bits + index; hashes that agree in those bits are re-sorted whole."""
+    from compare.reuse import _hash_order
+
+    rng = np.random.default_rng(3)
+    H = rng.integers(0, 2**63, 5000, dtype=np.int64).astype(np.uint64)
+    H[rng.integers(0, 5000, 800)] = H[rng.integers(0, 5000, 800)]  # repeated hashes
+    bits = (len(H) - 1).bit_length()
+    H[:40] = (H[:40] & ~np.uint64((1 << bits) - 1)) | rng.integers(0, 1 << bits, 40).astype(np.uint64)
+    H[40:80] = H[0] & ~np.uint64((1 << bits) - 1) | rng.integers(0, 1 << bits, 40).astype(np.uint64)  # one clash
+    assert np.array_equal(_hash_order(H), np.argsort(H, kind="stable"))
+
+
+def test_packed_row_sort_is_lexicographic_and_falls_back_when_rows_do_not_fit():
+    from compare.reuse import _sort_rows
+
+    rng = np.random.default_rng(4)
+    cols = [rng.integers(0, 50, 3000), rng.integers(0, 7, 3000), rng.integers(0, 1000, 3000)]
+    expected = sorted(zip(*(c.tolist() for c in cols)))
+    for sizes in ([50, 7, 1000], [2**40, 2**20, 2**10]):  # packed into one integer; too big to pack
+        assert list(zip(*(c.tolist() for c in _sort_rows(cols, sizes)))) == expected
+
+
 def test_side_by_side_highlights_differences_and_escapes_text():
     out = side_by_side("实现学生入学即入职", "逐步实现学生入学即入职<script>", "甲", "乙")
     assert '<mark class="diff">逐步</mark>' in out
@@ -237,6 +283,69 @@ def test_kwic_is_sentence_bounded(built):
     assert not any(c in "。；" for c in "".join(hits.left))
     trad = compare.kwic("中小学生", paths=paths, cities=["zhongwei"])
     assert "中小學生" in set(trad.match)  # traditional characters match and are quoted as printed
+
+
+def brute_force_pairs(units: pd.DataFrame, X, top_k: int, max_cities: int) -> list[tuple]:
+    """`top_pairs` by its definition, one row at a time on the whole dense matrix."""
+    S = np.round((X @ X.T).toarray(), 6)
+    city, ids = units.city.tolist(), units.section_id.tolist()
+    cities = sorted(set(city))
+    rows = []
+    for i in range(len(units)):
+        per_city = {}
+        for c in cities:
+            if c == city[i]:
+                continue
+            cols = [j for j in range(len(units)) if city[j] == c and S[i, j] > 0]
+            cols.sort(key=lambda j: -S[i, j])  # stable: document order among equal scores
+            if cols:
+                per_city[c] = cols[:top_k]
+        kept = sorted(per_city, key=lambda c: (-S[i, per_city[c][0]], cities.index(c)))[:max_cities]
+        for c in sorted(kept):
+            rows += [(ids[i], ids[j], float(S[i, j]), r + 1) for r, j in enumerate(per_city[c])]
+    return rows
+
+
+@pytest.mark.parametrize("workers, block", [(1, 512), (1, 7), (2, 5)])
+def test_top_pairs_follow_their_definition_on_a_random_corpus(workers, block):
+    """Many cities of 1–6 sections, tied scores (repeated rows), blocks that cut through cities."""
+    from scipy import sparse
+
+    from compare.similarity import dense_split, top_pairs, tfidf
+
+    rng = np.random.default_rng(11)
+    n_cities, rows = 30, []
+    for c in range(n_cities):
+        rows += [f"c{c:02d}"] * int(rng.integers(1, 7))
+    order = rng.permutation(len(rows))  # units of a city are not next to each other
+    units = pd.DataFrame({"city": np.asarray(rows)[order]})
+    units["section_id"] = [f"{c}/{i}" for i, c in enumerate(units.city)]
+    units["doc_id"] = units.city
+    dense = rng.integers(1, 4, (len(units), 60)) * (rng.random((len(units), 60)) < 0.08)
+    for c in ("c00", "c01", "c02"):  # in some cities two sections with the same words: tied scores
+        same = np.flatnonzero(units.city == c)
+        dense[same] = dense[same[0]]
+    X = tfidf(sparse.csr_matrix(dense.astype(float)))
+    assert dense_split(X, 8)[0].shape == (len(units), 8)
+    for max_cities in (n_cities, 4):
+        got = top_pairs(units, X, top_k=3, max_cities=max_cities, workers=workers, block=block)
+        expected = brute_force_pairs(units, X, 3, max_cities)
+        key = {s: i for i, s in enumerate(units.section_id)}
+        expected.sort(key=lambda r: (key[r[0]], r[1].split("/")[0], r[3]))
+        assert list(zip(got.section_a, got.section_b, got.score, got["rank"])) == expected
+
+
+def test_term_counts_are_scikit_learns():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from compare.similarity import term_counts
+
+    tokens = [["职业", "教育", "职业"], [], ["教育", "产教融合"], ["1+X证书"]]
+    counts, terms = term_counts(tokens)
+    vec = CountVectorizer(analyzer=lambda t: t)
+    expected = vec.fit_transform(tokens)
+    assert list(terms) == list(vec.get_feature_names_out())
+    assert (counts != expected).nnz == 0 and counts.has_sorted_indices
 
 
 def test_section_pairs_keep_the_closest_cities_when_there_are_many():

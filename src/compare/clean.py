@@ -26,6 +26,7 @@ from .numbering import is_heading_start
 
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 HAN_RE = re.compile(f"[{HAN}]")
+_HAN_RUN_RE = re.compile(f"[{HAN}]+")
 
 LABEL_RE = re.compile(r"^(?:（?(?:责任单位|牵头单位|配合单位|责任部门|完成时限|时间节点)[:：]|附件)")
 DATE_LINE_RE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
@@ -70,19 +71,27 @@ def boilerplate_patterns() -> tuple[tuple[str, re.Pattern], ...]:
         return tuple((row["reason"], re.compile(row["pattern"])) for row in csv.DictReader(f))
 
 
+_LINE_RULES = tuple((re.compile(pattern), repl) for pattern, repl in (
+    (r"(?<!\d),|,(?!\d)", "，"),
+    (r"(?<!\d):|:(?!\d)", "："),
+    (r"(?<=\d)：(?=\d)", ":"),
+    (r"(?<=\d)．(?=\d)", "."),
+    (rf"(?<=[{HAN}”）%])\.(?!\d)", "。"),  # a half-width full stop ending a Chinese sentence
+    (r'"([^"\n]{1,40})"', r"“\1”"),  # half-width quotation marks around Chinese words
+    (r"(?<!-)--(?!-)", "——"),  # a half-width dash pair is the Chinese dash
+    (r" +", " "),
+))
+_LONE_SPACE = re.compile(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])")
+_SPACES_TO_BLANK = {ord(c): " " for c in _SPACE_CHARS}
+
+
 def normalise_line(line: str) -> str:
     """Character-level normalisation of one line (see the module docstring)."""
     s = line.translate(_TRANSLATE)
-    s = re.sub(r"(?<!\d),|,(?!\d)", "，", s)
-    s = re.sub(r"(?<!\d):|:(?!\d)", "：", s)
-    s = re.sub(r"(?<=\d)：(?=\d)", ":", s)
-    s = re.sub(r"(?<=\d)．(?=\d)", ".", s)
-    s = re.sub(rf"(?<=[{HAN}”）%])\.(?!\d)", "。", s)  # a half-width full stop ending a Chinese sentence
-    s = re.sub(r'"([^"\n]{1,40})"', r"“\1”", s)  # half-width quotation marks around Chinese words
-    s = re.sub(r"(?<!-)--(?!-)", "——", s)  # a half-width dash pair is the Chinese dash
-    s = re.sub(r" +", " ", s).strip()
+    for pattern, repl in _LINE_RULES:
+        s = pattern.sub(repl, s)
     # A space survives only between two ASCII letters or digits ("GB 18030").
-    return re.sub(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])", "", s)
+    return _LONE_SPACE.sub("", s.strip())
 
 
 def removal_reason(stripped: str) -> str | None:
@@ -156,7 +165,7 @@ def clean(raw: str) -> Cleaned:
     removed: list[RemovedLine] = []
     kept: list[tuple[int, str]] = []  # (line number, raw line) of content and blank lines
     for i, line in enumerate(raw_lines, start=1):
-        stripped = line.translate({ord(c): " " for c in _SPACE_CHARS}).strip()
+        stripped = line.translate(_SPACES_TO_BLANK).strip()
         reason = removal_reason(stripped) if stripped else None
         if reason:
             removed.append(RemovedLine(i, reason, line.strip()))
@@ -223,4 +232,4 @@ def fold(text: str) -> str:
 
 def han_sequence(text: str) -> str:
     """The Chinese characters of a text, in order (the cleaner's no-loss invariant)."""
-    return "".join(HAN_RE.findall(text))
+    return "".join(_HAN_RUN_RE.findall(text))

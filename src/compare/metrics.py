@@ -139,6 +139,14 @@ def core_label(label: str) -> str:
     return s.strip("、，的 ")
 
 
+UNLABELLED_ZH = "（未标明）"  # the name of a count whose sentence names nothing counted (共建低于5个)
+
+
 def derived_metric_id(label: str) -> str:
     core = core_label(label)[:20] or "unlabelled"
     return f"label:{core}"
+
+
+def derived_metric_zh(label: str) -> str:
+    """The Chinese name of a metric outside the catalogue: its label's core, else the label."""
+    return core_label(label) or label or UNLABELLED_ZH

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv
 import pyarrow.parquet as pq
 
 LIST_SEP = "|"
@@ -47,24 +49,37 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def csv_bytes(df: pd.DataFrame, list_columns: tuple[str, ...] = ()) -> bytes:
-    """CSV with stable formatting: LF endings, no index, lists joined by '|', floats without noise."""
-    out = df.copy()
-    for col in list_columns:
-        out[col] = out[col].map(lambda v: LIST_SEP.join(v))
-    return out.to_csv(index=False, lineterminator="\n", float_format="%.10g").encode("utf-8")
-
-
-def parquet_bytes(df: pd.DataFrame) -> bytes:
+def arrow_table(df: pd.DataFrame, list_columns: tuple[str, ...] = ()) -> pa.Table:
+    """The table as Arrow, list columns typed as lists of strings even when every list is empty."""
     table = pa.Table.from_pandas(df, preserve_index=False)
+    for col in list_columns:
+        i = table.schema.get_field_index(col)
+        table = table.set_column(i, col, table.column(col).cast(pa.list_(pa.string())))
+    return table
+
+
+def csv_bytes(table: pa.Table, list_columns: tuple[str, ...] = ()) -> bytes:
+    """CSV by Arrow's writer: header, LF endings, strings always quoted (so an empty string "" and
+    a missing value differ), lists joined by '|', floats in their shortest exact form (the tables
+    round their scores, so no noise digits), booleans as true/false."""
+    for col in list_columns:
+        i = table.schema.get_field_index(col)
+        table = table.set_column(i, col, pc.binary_join(table.column(col), LIST_SEP))
+    sink = pa.BufferOutputStream()
+    csv.write_csv(table, sink, csv.WriteOptions(quoting_style="needed"))
+    return sink.getvalue().to_pybytes()
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", write_statistics=False)
     return sink.getvalue().to_pybytes()
 
 
 def write_table(df: pd.DataFrame, directory: Path, name: str, list_columns: tuple[str, ...] = ()) -> None:
-    atomic_write_bytes(directory / f"{name}.csv", csv_bytes(df, list_columns))
-    atomic_write_bytes(directory / f"{name}.parquet", parquet_bytes(df))
+    table = arrow_table(df, list_columns)
+    atomic_write_bytes(directory / f"{name}.csv", csv_bytes(table, list_columns))
+    atomic_write_bytes(directory / f"{name}.parquet", parquet_bytes(table))
 
 
 def _keep_unchanged_mtimes(new: Path, old: Path) -> None:

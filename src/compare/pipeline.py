@@ -25,9 +25,9 @@ from .documents import Citation, cited_works, extract_citations
 from .output import StagedDirectory, atomic_write_text, write_table
 from .readers import Decoded, read_document
 from .reuse import passages_table
-from .similarity import analysis_units, document_similarity, section_pairs, unit_spans
+from .similarity import analysis_units, document_similarity, pooled, term_counts, tfidf, top_pairs, unit_spans
 from .sections import ParsedDocument, parse_sections, section_finder
-from .metrics import core_label, theme_of
+from .metrics import derived_metric_zh, theme_of
 from .targets import Target, extract_targets
 from .tasks import Task, extract_tasks
 from .tokens import TokenCache, is_proper_name
@@ -142,7 +142,7 @@ def targets_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
             rows.append({
                 "target_id": t.target_id, "metric": t.metric_id, "city": r.doc.city, "value": p.value, "year": year,
                 "value_max": p.value_max, "unit": p.unit, "measure_word": p.measure_word, "comparator": p.comparator,
-                "metric_zh": metric.zh if metric else core_label(p.label) or p.label,
+                "metric_zh": metric.zh if metric else derived_metric_zh(p.label),
                 "metric_en": metric.en if metric else "",
                 "theme": theme_of(metric, p.label, r.text[p.char_start:p.char_end]).id,
                 "label": p.label, "level": p.level,
@@ -191,18 +191,16 @@ def text_tables(results: list[ProcessedDocument], sections: pd.DataFrame, tasks:
     """The cross-document text analyses: section and document similarity, shared passages, keyness."""
     units = analysis_units(sections, tasks)
     tokens = TokenCache(paths.token_cache).tokens(units.text.tolist())
+    counts, terms = term_counts(tokens)
     docs = pd.DataFrame([{"doc_id": r.doc.doc_id, "city": r.doc.city} for r in results])
-    by_doc = {d: [] for d in docs.doc_id}
-    by_city: dict[str, list[str]] = {c: [] for c in docs.city}
-    for doc_id, city, toks in zip(units.doc_id, units.city, tokens):
-        by_doc[doc_id].extend(toks)
-        by_city[city].extend(toks)
+    cities = sorted(set(docs.city))
     return {
-        "section_pairs": section_pairs(units, tokens),
-        "document_similarity": document_similarity(docs, [by_doc[d] for d in docs.doc_id]),
+        "section_pairs": top_pairs(units, tfidf(counts)),
+        "document_similarity": document_similarity(docs, units.doc_id, counts),
         "shared_passages": passages_table(docs, {r.doc.doc_id: r.text for r in results},
                                           unit_spans(units, docs.doc_id), section_locator(results)),
-        "keyness": keyness(by_city, exclude=partial(is_proper_name, places=place_names(results))),
+        "keyness": keyness(pooled(counts, units.city, cities), cities, terms,
+                           exclude=partial(is_proper_name, places=place_names(results))),
     }
 
 

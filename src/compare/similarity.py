@@ -4,18 +4,21 @@ Input: the analysis units (sections with enough text) and their tokens. Output: 
 ``section_pairs`` table — for every section, its top-k most similar sections in each other
 city, in both directions — and the ``document_similarity`` table (every pair of documents).
 ``analyzer="char"`` uses character 2–3-grams instead of jieba words, as a check that a
-finding does not come from word segmentation. Similarity is computed as sparse products in
-row blocks, so no dense sections × sections matrix is ever built.
+finding does not come from word segmentation. Similarity is computed a block of rows at a
+time (the few most frequent terms as a dense product, the rest sparse), so no sections ×
+sections matrix is ever built; only the scores of the kept pairs are rounded and ranked.
 """
 
 from __future__ import annotations
 
 import re
+from itertools import chain
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+from threadpoolctl import threadpool_limits
 
 from .clean import fold, han_sequence
 from .workers import default_workers, map_ordered
@@ -24,6 +27,8 @@ ANALYZERS = ("word", "char")
 MIN_HAN = 10  # sections with fewer Chinese characters say too little to compare
 _BLOCK = 512
 PARALLEL_MIN_UNITS = 4_000  # from this many sections, blocks are scored on every core
+DENSE_TERMS = 128  # the most frequent terms, whose products are done as dense BLAS
+_SELECTION = 1 << 23  # block rows × cities kept × units per city: bounds a block's selection arrays
 TOP_K = 5  # most similar sections kept per other city
 MAX_CITIES = 10  # … in this many other cities (the closest ones), so the table stays linear in the corpus
 _NOT_TEXT = re.compile(r"[^\u4e00-\u9fffA-Za-z0-9]+")
@@ -64,68 +69,117 @@ def char_text(text: str) -> str:
     return _NOT_TEXT.sub("", fold(text))
 
 
-def _identity(tokens: list[str]) -> list[str]:
-    return tokens
+def term_counts(tokens: list[list[str]]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Rows of term counts, one per token list, and the terms of the columns (sorted): what
+    scikit-learn's CountVectorizer gives, counted in C rather than token by token in Python."""
+    lengths = np.fromiter(map(len, tokens), np.int64, len(tokens))
+    codes, terms = pd.factorize(np.fromiter(chain.from_iterable(tokens), object, int(lengths.sum())))
+    terms = np.asarray(terms, dtype=object)
+    order = np.argsort(terms)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    counts = sparse.csr_matrix((np.ones(len(codes)), (np.repeat(np.arange(len(tokens)), lengths), rank[codes])),
+                               shape=(len(tokens), len(terms)))
+    counts.sum_duplicates()
+    counts.sort_indices()
+    return counts, terms[order]
+
+
+def pooled(counts: sparse.csr_matrix, keys, names) -> sparse.csr_matrix:
+    """Count rows summed by key: a row per name in `names` (each row's key in `keys`)."""
+    rows = pd.Index(names).get_indexer(keys)
+    pool = sparse.csr_matrix((np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(names), len(rows)))
+    return (pool @ counts).tocsr()
+
+
+def tfidf(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    """TF-IDF rows (sublinear tf, smoothed idf), L2-normalised, from term counts."""
+    if not counts.shape[1]:
+        return sparse.csr_matrix(counts.shape)
+    return TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
 
 
 def vectorise(items: list, analyzer: str = "word") -> sparse.csr_matrix:
     """TF-IDF rows, L2-normalised: `items` are token lists (word) or texts (char)."""
     if analyzer == "word":
-        vec = TfidfVectorizer(analyzer=_identity, sublinear_tf=True)
-    elif analyzer == "char":
-        vec = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True, preprocessor=char_text)
-    else:
+        return tfidf(term_counts(items)[0])
+    if analyzer != "char":
         raise ValueError(f"analyzer must be one of {ANALYZERS}, not {analyzer!r}")
     if not items:
         return sparse.csr_matrix((0, 0))
-    return vec.fit_transform(items).tocsr()
+    return TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True,
+                           preprocessor=char_text).fit_transform(items).tocsr()
 
 
-_scoring: tuple = ()  # (X, XT, bounds, codes, top_k, max_cities), set once per process by _start_scoring
+_scoring: tuple = ()  # (Xd, Xs, XsT, codes, starts, slots, top_k, max_cities), set once per process
 
 
-def _start_scoring(*state) -> None:
+def _start_scoring(state: tuple, blas_threads: int | None = None) -> None:
     global _scoring
     _scoring = state
+    if blas_threads:  # one BLAS thread per worker process: the processes already use every core
+        threadpool_limits(blas_threads)
 
 
-def _block_top(rows: tuple[int, int]) -> list[tuple[int, int, float, int]]:
-    """(row, column, score, rank) of one block of rows: see `top_pairs`."""
+def dense_split(X: sparse.csr_matrix, n_dense: int = DENSE_TERMS) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """X as (its `n_dense` most frequent terms as a dense array, the other terms sparse).
+
+    The few terms found in most sections make most of the work of a sparse product, and that
+    work is several times faster as a dense (BLAS) product; the two parts' products add up to
+    the whole one."""
+    df = np.bincount(X.indices, minlength=X.shape[1])
+    common = np.sort(np.argsort(-df, kind="stable")[:min(n_dense, X.shape[1])])
+    rare = np.ones(X.shape[1], bool)
+    rare[common] = False
+    return X[:, common].toarray(), X[:, rare].tocsr()
+
+
+def city_slots(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(city, i) → the column of the city's i-th unit, -1 past its last (columns sorted by city)."""
+    pos = np.arange(len(codes)) - starts[codes]
+    slots = np.full((len(starts), pos.max(initial=-1) + 1), -1, np.int64)
+    slots[codes, pos] = np.arange(len(codes))
+    return slots
+
+
+def _block_top(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, key, rank) arrays of one block of rows: see `top_pairs`. A key orders by
+    score (its millionths in the high bits), then by document order (earlier first), no ties."""
     lo, hi = rows
-    X, XT, bounds, codes, top_k, max_cities = _scoring
-    S = np.round((X[lo:hi] @ XT).toarray(), 6)
-    n_rows, n_cities = hi - lo, len(bounds) - 1
-    # Integer keys order by score, then document order (earlier first), with no ties.
-    ticks = np.rint(S * 1e6).astype(np.int64) << 20
-    keys = ticks + ((1 << 20) - 1 - np.arange(S.shape[1]) + np.repeat(bounds[:-1], np.diff(bounds)))
-    keys[S <= 0] = -1
+    Xd, Xs, XsT, codes, starts, slots, top_k, max_cities = _scoring
+    n_rows, n_cities = hi - lo, len(starts)
+    S = Xd[lo:hi] @ Xd.T
+    S += (Xs[lo:hi] @ XsT).toarray()
     own = codes[lo:hi]
-    k = np.full((n_rows, n_cities, top_k), -1, np.int64)
-    col = np.zeros((n_rows, n_cities, top_k), np.int64)
-    for c in range(n_cities):
-        c0, c1 = bounds[c], bounds[c + 1]
-        part = keys[:, c0:c1]
-        if c1 - c0 > top_k:
-            idx = np.argpartition(-part, top_k - 1, axis=1)[:, :top_k]
-        else:
-            idx = np.broadcast_to(np.arange(c1 - c0), (n_rows, c1 - c0))
-        got = np.take_along_axis(part, idx, axis=1)
-        o = np.argsort(-got, axis=1, kind="stable")
-        k[:, c, :got.shape[1]] = np.take_along_axis(got, o, axis=1)
-        col[:, c, :got.shape[1]] = c0 + np.take_along_axis(idx, o, axis=1)
-    k[np.arange(n_rows), own, :] = -1  # a section's own city is not compared with it
-    best = k[:, :, 0]
-    if n_cities - 1 > max_cities:  # keep the cities whose best section scores highest (ties: city order)
-        city_key = np.where(best >= 0, (best >> 20) * n_cities + (n_cities - 1 - np.arange(n_cities)), -1)
-        cut = np.sort(city_key, axis=1)[:, -max_cities][:, None]
-        k[city_key < cut] = -1
-    rows, cities, ranks = np.nonzero(k >= 0)
-    return list(zip((rows + lo).tolist(), col[rows, cities, ranks].tolist(),
-                    ((k[rows, cities, ranks] >> 20) / 1e6).tolist(), (ranks + 1).tolist()))
+    # Scores are rounded to 6 decimals as integer millionths ("ticks") only where they are used:
+    # rounding is monotonic, so a city's best rounded score is its best score rounded.
+    best = _ticks(np.maximum.reduceat(S, starts, axis=1))  # each city's best unit, per row
+    best[np.arange(n_rows), own] = -1  # a section's own city is not compared with it
+    if n_cities - 1 > max_cities:  # keep the cities whose best unit scores highest (ties: city order)
+        city_key = np.where(best > 0, best * n_cities + (n_cities - 1 - np.arange(n_cities)), -1)
+        chosen = np.argpartition(-city_key, max_cities - 1, axis=1)[:, :max_cities]
+    else:
+        chosen = np.broadcast_to(np.arange(n_cities), (n_rows, n_cities))
+    cols = slots[chosen]  # (row, chosen city, that city's units), -1 padded
+    ticks = _ticks(np.take_along_axis(S, cols.clip(0).reshape(n_rows, -1), axis=1).reshape(cols.shape))
+    got = (ticks << 20) + ((1 << 20) - 1 - (cols - starts[chosen][:, :, None]))
+    got[(ticks <= 0) | (cols < 0) | (chosen == own[:, None])[:, :, None]] = -1
+    if got.shape[2] > top_k:
+        idx = np.argpartition(-got, top_k - 1, axis=2)[:, :, :top_k]
+        got, cols = np.take_along_axis(got, idx, axis=2), np.take_along_axis(cols, idx, axis=2)
+    order = np.argsort(-got, axis=2, kind="stable")
+    got, cols = np.take_along_axis(got, order, axis=2), np.take_along_axis(cols, order, axis=2)
+    r, c, k = np.nonzero(got >= 0)
+    return r + lo, cols[r, c, k], got[r, c, k], k + 1
+
+
+def _ticks(scores: np.ndarray) -> np.ndarray:
+    """Scores in integer millionths (a score rounded to 6 decimals)."""
+    return np.rint(scores * 1e6).astype(np.int64)
 
 
 def top_pairs(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int = TOP_K, max_cities: int = MAX_CITIES,
-              workers: int | None = None) -> pd.DataFrame:
+              workers: int | None = None, block: int = _BLOCK) -> pd.DataFrame:
     """For every unit, its top_k most similar units in each other city (ties: document order) —
     in the `max_cities` other cities whose best unit scores highest, so that the table grows
     linearly with the corpus however many cities it holds (with up to max_cities + 1 cities: all).
@@ -140,19 +194,25 @@ def top_pairs(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int = TOP_K, max
     # Units grouped by city (document order kept inside each), so a city is a slice of columns.
     by_city = np.lexsort((np.arange(len(units)), codes))
     X, codes = X[by_city], codes[by_city]
-    bounds = np.searchsorted(codes, np.arange(len(city.categories) + 1))
-    XT = X.T.tocsr()
-    blocks = [(lo, min(lo + _BLOCK, X.shape[0])) for lo in range(0, X.shape[0], _BLOCK)]
+    starts = np.searchsorted(codes, np.arange(len(city.categories)))
+    slots = city_slots(codes, starts)
+    Xd, Xs = dense_split(X)
+    # Rows per block: bounded so the (rows × cities kept × units per city) selection stays small.
+    block = max(1, min(block, _SELECTION // max(1, min(max_cities, len(starts)) * slots.shape[1])))
+    blocks = [(lo, min(lo + block, X.shape[0])) for lo in range(0, X.shape[0], block)]
     if workers is None:
         workers = default_workers(X.shape[0], PARALLEL_MIN_UNITS)
-    found = [t for block in map_ordered(_block_top, blocks, workers, initializer=_start_scoring,
-                                        initargs=(X, XT, bounds, codes, top_k, max_cities)) for t in block]
-    _start_scoring()  # let go of the matrices
+    state = (Xd, Xs, Xs.T.tocsr(), codes, starts, slots, top_k, max_cities)
+    found = map_ordered(_block_top, blocks, workers, initializer=_start_scoring,
+                        initargs=(state, 1 if workers > 1 else None))
+    _start_scoring(())  # let go of the matrices
+    i, j, key, rank = (np.concatenate(parts) for parts in zip(*found))
+    o = np.lexsort((rank, codes[j], by_city[i]))  # rows in the units' order, then city, then rank
+    i, j, key, rank = i[o], j[o], key[o], rank[o]
     ids, docs = units.section_id.to_numpy()[by_city], units.doc_id.to_numpy()[by_city]
     names = np.asarray(units.city, dtype=object)[by_city]
-    unsort = np.argsort(by_city)  # back to the units' order for the rows
-    found.sort(key=lambda t: (unsort[t[0]], codes[t[1]], t[3]))
-    return pd.DataFrame([(ids[i], ids[j], docs[i], docs[j], names[i], names[j], sc, rk) for i, j, sc, rk in found],
+    return pd.DataFrame({"section_a": ids[i], "section_b": ids[j], "doc_a": docs[i], "doc_b": docs[j],
+                         "city_a": names[i], "city_b": names[j], "score": (key >> 20) / 1e6, "rank": rank},
                         columns=columns)
 
 
@@ -175,11 +235,12 @@ def pair_matrix(units: pd.DataFrame, tokens: list[list[str]], city_a: str, city_
     return pd.DataFrame(np.round(S, 6), index=units.section_id[a], columns=units.section_id[b])
 
 
-def document_similarity(documents: pd.DataFrame, tokens_by_doc: list[list[str]]) -> pd.DataFrame:
-    """Cosine similarity of every pair of documents (their units' tokens pooled), both orders."""
-    X = vectorise(tokens_by_doc)
-    S = np.round((X @ X.T).toarray(), 6)
+def document_similarity(documents: pd.DataFrame, unit_docs, counts: sparse.csr_matrix) -> pd.DataFrame:
+    """Cosine similarity of every pair of documents, both orders: TF-IDF of each document's
+    units' term counts (`counts`, a row per unit; `unit_docs`, each unit's doc_id) pooled."""
     n = len(documents)
+    X = tfidf(pooled(counts, unit_docs, documents.doc_id))
+    S = np.round((X @ X.T).toarray(), 6)
     a, b = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
     ids, cities = documents.doc_id.to_numpy(dtype=object), documents.city.to_numpy(dtype=object)
     return pd.DataFrame({"doc_a": ids[a], "doc_b": ids[b], "city_a": cities[a], "city_b": cities[b],
