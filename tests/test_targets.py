@@ -125,6 +125,14 @@ def test_paragraph_deadline(tables):
     assert (r.comparator, r.year, r.year_source) == (">=", 2023, "paragraph")
 
 
+@pytest.mark.parametrize("text, value", [("2.3亿", 230_000_000), ("0.07万", 700), ("1.5万", 15_000), ("3.5", 3.5)])
+def test_magnitudes_multiply_exactly(text, value):
+    """In binary floats 2.3 × 1e8 is 229999999.99999997: the tables would print that noise."""
+    from compare.numbers import parse_number
+
+    assert parse_number(text) == value
+
+
 def test_units_and_values_as_written(tables):
     t = tables["targets"]
 

@@ -74,6 +74,23 @@ def test_tokens_are_python_jiebas_on_every_section(built):
         assert tok.tokenize(text) == python_jieba_tokens(text), text[:60]
 
 
+@pytest.mark.parametrize("text", ["推进Wi-Fi全覆盖", "应对COVID-19疫情", "建设5G-A网络", "发展k-12教育", "e.g.例如",
+                                  "落实ISO-9001认证", "增长3.5%", "学学学习", "人人人才", "鿖鿗合作", "𠀀𠀁合作"])
+def test_tokens_are_python_jiebas_where_jieba_rs_would_differ(text):
+    assert tok.tokenize(text) == python_jieba_tokens(text)
+
+
+def test_tokens_are_python_jiebas_on_generated_strings():
+    """Short strings of ASCII, joiners and a few characters: where jieba-rs segments differently."""
+    import random
+
+    rng = random.Random(5)
+    alphabet = list("abXY0125") + list("-_.+#&%") + list("教育学校职业证书年人等级")
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(2, 9)))
+        assert tok.tokenize(text) == python_jieba_tokens(text), text
+
+
 def test_parallel_tokenisation_gives_the_same_tokens():
     texts = ["深化产教融合，推进校企合作。", "建设双师型教师队伍。", "实施1+X证书制度试点。"] * 4
     assert tok.tokenize_many(texts, workers=2) == [tok.tokenize(t) for t in texts]
@@ -83,7 +100,7 @@ def test_every_dictionary_term_and_stopword_occurs_in_the_corpus(built):
     _, result = built
     corpus = "\n".join(r.text for r in result.results)
     assert [t for t in tok.dictionary_terms() if t not in corpus] == []
-    raw_tokens = set(tok._segmenter().cut(compare.clean.fold(corpus)))
+    raw_tokens = set(tok.segment(compare.clean.fold(corpus)))
     assert sorted(w for w in tok.stopwords() if w not in raw_tokens) == []
 
 
@@ -333,6 +350,36 @@ def test_top_pairs_follow_their_definition_on_a_random_corpus(workers, block):
         key = {s: i for i, s in enumerate(units.section_id)}
         expected.sort(key=lambda r: (key[r[0]], r[1].split("/")[0], r[3]))
         assert list(zip(got.section_a, got.section_b, got.score, got["rank"])) == expected
+
+
+def test_top_pairs_ignore_cities_without_sections():
+    """A categorical city column may list cities with no section: they must not take a place."""
+    from scipy import sparse
+
+    from compare.similarity import tfidf, top_pairs
+
+    units = pd.DataFrame({"city": list("abcd"), "section_id": ["a/0", "b/0", "c/0", "d/0"], "doc_id": list("abcd")})
+    X = tfidf(sparse.csr_matrix(np.array([[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]], dtype=float)))
+    expected = top_pairs(units, X, max_cities=1)
+    for categories in (list("abxcd"), list("abcdz")):
+        with_empty = units.assign(city=pd.Categorical(units.city, categories=categories))
+        got = top_pairs(with_empty, X, max_cities=1)
+        assert list(zip(got.section_a, got.section_b, got.score)) == list(zip(expected.section_a, expected.section_b,
+                                                                              expected.score))
+
+
+def test_scoring_here_leaves_the_blas_threads_alone():
+    """Asked for two workers but given one block, top_pairs scores in this process: it must not
+    leave this process limited to one BLAS thread."""
+    from scipy import sparse
+    from threadpoolctl import threadpool_info
+
+    from compare.similarity import tfidf, top_pairs
+
+    units = pd.DataFrame({"city": list("ab"), "section_id": ["a/0", "b/0"], "doc_id": list("ab")})
+    before = [p["num_threads"] for p in threadpool_info()]
+    top_pairs(units, tfidf(sparse.csr_matrix(np.ones((2, 3)))), workers=2)
+    assert [p["num_threads"] for p in threadpool_info()] == before
 
 
 def test_term_counts_are_scikit_learns():

@@ -148,5 +148,6 @@ def derived_metric_id(label: str) -> str:
 
 
 def derived_metric_zh(label: str) -> str:
-    """The Chinese name of a metric outside the catalogue: its label's core, else the label."""
+    """The Chinese name of a metric outside the catalogue: its label's core, else the label, else
+    UNLABELLED_ZH."""
     return core_label(label) or label or UNLABELLED_ZH

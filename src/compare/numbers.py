@@ -9,6 +9,7 @@ forms it does not take (a bare 千/万/百, 两, years written digit by digit).
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import cn2an
 
@@ -17,7 +18,7 @@ ARABIC = r"\d+(?:\.\d+)?"
 CN_NUMERAL = f"[{CN_NUMERAL_CHARS}]+"
 # A number as printed: Arabic with an optional magnitude (1.5万), or a run of Chinese numerals.
 NUMBER = rf"(?:{ARABIC}(?:[万亿])?|{CN_NUMERAL})"
-_MAGNITUDE = {"万": 1e4, "亿": 1e8}
+_MAGNITUDE = {"万": Decimal(10**4), "亿": Decimal(10**8)}
 _YEAR_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 
 
@@ -28,7 +29,8 @@ def parse_number(text: str) -> float | None:
         return None
     m = re.fullmatch(rf"({ARABIC})([万亿]?)", text)
     if m:
-        return float(m.group(1)) * _MAGNITUDE.get(m.group(2), 1)
+        # In decimal, so that 2.3亿 is 230000000, not the binary float product 229999999.99999997.
+        return float(Decimal(m.group(1)) * _MAGNITUDE.get(m.group(2), 1))
     if not re.fullmatch(CN_NUMERAL, text):
         return None
     if text[0] in "百千万亿":

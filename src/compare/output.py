@@ -60,8 +60,9 @@ def arrow_table(df: pd.DataFrame, list_columns: tuple[str, ...] = ()) -> pa.Tabl
 
 def csv_bytes(table: pa.Table, list_columns: tuple[str, ...] = ()) -> bytes:
     """CSV by Arrow's writer: header, LF endings, strings always quoted (so an empty string "" and
-    a missing value differ), lists joined by '|', floats in their shortest exact form (the tables
-    round their scores, so no noise digits), booleans as true/false."""
+    a missing value differ), lists joined by '|', floats in their shortest exact form (scores are
+    rounded and magnitudes such as 2.3亿 multiplied in decimal, so no noise digits), booleans as
+    true/false."""
     for col in list_columns:
         i = table.schema.get_field_index(col)
         table = table.set_column(i, col, pc.binary_join(table.column(col), LIST_SEP))

@@ -6,7 +6,7 @@ city, in both directions — and the ``document_similarity`` table (every pair o
 ``analyzer="char"`` uses character 2–3-grams instead of jieba words, as a check that a
 finding does not come from word segmentation. Similarity is computed a block of rows at a
 time (the few most frequent terms as a dense product, the rest sparse), so no sections ×
-sections matrix is ever built; only the scores of the kept pairs are rounded and ranked.
+sections matrix is ever built; scores are rounded only where they are compared or kept.
 """
 
 from __future__ import annotations
@@ -125,8 +125,9 @@ def dense_split(X: sparse.csr_matrix, n_dense: int = DENSE_TERMS) -> tuple[np.nd
     """X as (its `n_dense` most frequent terms as a dense array, the other terms sparse).
 
     The few terms found in most sections make most of the work of a sparse product, and that
-    work is several times faster as a dense (BLAS) product; the two parts' products add up to
-    the whole one."""
+    work is several times faster as a dense (BLAS) product. The two parts' products add up to
+    the whole one but for the last bit of a float (another order of additions), far below the
+    6 decimals scores are rounded to."""
     df = np.bincount(X.indices, minlength=X.shape[1])
     common = np.sort(np.argsort(-df, kind="stable")[:min(n_dense, X.shape[1])])
     rare = np.ones(X.shape[1], bool)
@@ -189,7 +190,7 @@ def top_pairs(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int = TOP_K, max
     columns = ["section_a", "section_b", "doc_a", "doc_b", "city_a", "city_b", "score", "rank"]
     if not len(units):
         return pd.DataFrame([], columns=columns)
-    city = pd.Categorical(units.city)
+    city = pd.Categorical(units.city).remove_unused_categories()
     codes = np.asarray(city.codes, dtype=np.int64)
     # Units grouped by city (document order kept inside each), so a city is a slice of columns.
     by_city = np.lexsort((np.arange(len(units)), codes))
@@ -203,8 +204,9 @@ def top_pairs(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int = TOP_K, max
     if workers is None:
         workers = default_workers(X.shape[0], PARALLEL_MIN_UNITS)
     state = (Xd, Xs, Xs.T.tocsr(), codes, starts, slots, top_k, max_cities)
+    in_workers = workers > 1 and len(blocks) > 1  # else map_ordered scores here, with every BLAS thread
     found = map_ordered(_block_top, blocks, workers, initializer=_start_scoring,
-                        initargs=(state, 1 if workers > 1 else None))
+                        initargs=(state, 1 if in_workers else None))
     _start_scoring(())  # let go of the matrices
     i, j, key, rank = (np.concatenate(parts) for parts in zip(*found))
     o = np.lexsort((rank, codes[j], by_city[i]))  # rows in the units' order, then city, then rank

@@ -1,8 +1,10 @@
 """Text → jieba tokens, with the project's domain dictionary and stopwords, cached by text hash.
 
 jieba's segmentation (its dictionary, DAG and HMM for unknown words) is run by jieba-rs through
-rjieba, about 30 times faster than jieba's Python; tests/test_text_analysis.py checks that the
-tokens of every section of the five documents are the ones Python jieba gives.
+rjieba, about 30 times faster than jieba's Python, except on the few runs of text jieba-rs is
+known to segment otherwise (ASCII words joined by - _ ., a character three times in a row), which
+jieba itself segments. tests/test_text_analysis.py checks the tokens against jieba's on every
+section of the five documents and on generated strings.
 
 Input: any text (a section's analysis text). Output: its tokens — words of two or more
 characters (or ASCII terms such as 1+X), traditional characters folded to simplified, with
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import sqlite3
 import warnings
@@ -70,9 +73,36 @@ def signature() -> str:
     return h.hexdigest()[:16]
 
 
+# jieba segments each run of these characters on its own (its re_han_default); what lies between
+# runs becomes one-character tokens, which tokenize() drops anyway.
+_JIEBA_BLOCK = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+")
+# Runs whose tokens jieba-rs gives otherwise than jieba (found by comparing both on 200,000
+# generated strings): ASCII with a letter joined by - _ . ("Wi-Fi", "COVID-19", "ab9-1"), and a
+# Chinese character three times in a row ("学学学": routes of equal weight, tied otherwise).
+_RUST_DIFFERS = re.compile(r"[A-Za-z][A-Za-z0-9]*[-_.]|[-_.][A-Za-z0-9]*[A-Za-z]|([\u4E00-\u9FD5])\1\1")
+
+
+@lru_cache(maxsize=1)
+def _python_jieba():
+    """jieba itself, with the project's terms: for the runs jieba-rs would segment otherwise."""
+    tk = _import_jieba().Tokenizer()
+    tk.tmp_dir = os.environ.get("COMPARE_JIEBA_CACHE") or None
+    for term in dictionary_terms():
+        tk.add_word(term, freq=100000)
+    return tk
+
+
+def segment(text: str) -> list[str]:
+    """jieba's segmentation of a text: each run by jieba-rs, or by jieba where they would differ."""
+    words = []
+    for run in _JIEBA_BLOCK.findall(text):
+        words += _python_jieba().lcut(run) if _RUST_DIFFERS.search(run) else _segmenter().cut(run)
+    return words
+
+
 @lru_cache(maxsize=1)
 def _segmenter():
-    """jieba's segmenter as jieba-rs runs it (rjieba: the same algorithm, about 30 times faster),
+    """jieba's segmenter as jieba-rs runs it (rjieba: about 30 times faster than jieba's Python),
     holding jieba's own dictionary, word for word, and the project's terms."""
     import rjieba
 
@@ -108,7 +138,7 @@ def tokenize(text: str) -> list[str]:
     """Tokens of one text (no cache)."""
     stop = stopwords()
     out = []
-    for word in _segmenter().cut(fold(text)):
+    for word in segment(fold(text)):
         word = word.strip()
         if len(word) < 2 or word in stop or _NUMBERISH.match(word) or not _KEEP.search(word):
             continue
