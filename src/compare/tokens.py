@@ -11,7 +11,8 @@ characters (or ASCII terms such as 1+X), traditional characters folded to simpli
 numbers, punctuation and the stopwords in ``data/stopwords.txt`` left out. Terms in
 ``data/jieba_dict.txt`` (双师型, 产教融合, 1+X …) stay whole. Tokens are cached in
 ``data/interim/tokens.sqlite`` by a hash of the text and of everything that shapes tokenisation
-(jieba's and rjieba's versions, the dictionary, the stopwords), so a rerun does not tokenise again.
+(jieba's and rjieba's versions, the dictionary, the stopwords, this module), so a rerun does not
+tokenise again.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def signature() -> str:
     h.update(f"jieba {jieba.__version__}, rjieba {version('rjieba')}".encode())
     h.update(DICT_FILE.read_bytes())
     h.update(STOPWORDS_FILE.read_bytes())
+    h.update(Path(__file__).read_bytes())  # this module's rules (which runs go to which segmenter, the filters)
     return h.hexdigest()[:16]
 
 
