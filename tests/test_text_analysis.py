@@ -1,6 +1,5 @@
 """Tokens, section similarity, shared passages, keyness and the concordance on the real documents."""
 
-import functools
 import numpy as np
 import pandas as pd
 import pytest
@@ -51,18 +50,9 @@ def test_cache_key_changes_with_the_dictionary(tmp_path, monkeypatch):
     assert tok.TokenCache.key("文本") != before
 
 
-@functools.lru_cache(maxsize=1)
-def python_jieba():
-    reference = tok._import_jieba().Tokenizer()
-    for term in tok.dictionary_terms():
-        reference.add_word(term, freq=100000)
-    return reference
-
-
 def python_jieba_tokens(text: str) -> list[str]:
     """`tokenize` as Python jieba gives it (the reference rjieba must match)."""
-    return [w for w in (w.strip() for w in python_jieba().lcut(compare.clean.fold(text)))
-            if len(w) >= 2 and w not in tok.stopwords() and not tok._NUMBERISH.match(w) and tok._KEEP.search(w)]
+    return tok.kept(tok._python_jieba().lcut(compare.clean.fold(text)))
 
 
 def test_tokens_are_python_jiebas_on_every_section(built):

@@ -38,7 +38,8 @@ _DOC_TYPE_END = re.compile(r"(?:方案|意见|计划|办法|通知|措施|规划
 _MIN_BROKEN_LINE = 20  # a line shorter than this is a title, signature or cell, not a page-broken one
 
 _SPACE_CHARS = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t"
-_TRANSLATE = {ord(c): " " for c in _SPACE_CHARS}
+_SPACES_TO_BLANK = {ord(c): " " for c in _SPACE_CHARS}
+_TRANSLATE = dict(_SPACES_TO_BLANK)
 _TRANSLATE.update({ord("\u200b"): None, ord("\ufeff"): None})
 _TRANSLATE.update({0xFF10 + i: 0x30 + i for i in range(10)})  # ０-９
 _TRANSLATE.update({0xFF21 + i: 0x41 + i for i in range(26)})  # Ａ-Ｚ
@@ -82,7 +83,6 @@ _LINE_RULES = tuple((re.compile(pattern), repl) for pattern, repl in (
     (r" +", " "),
 ))
 _LONE_SPACE = re.compile(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])")
-_SPACES_TO_BLANK = {ord(c): " " for c in _SPACE_CHARS}
 
 
 def normalise_line(line: str) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import sqlite3
 import warnings
@@ -88,7 +87,6 @@ _RUST_DIFFERS = re.compile(r"[A-Za-z][A-Za-z0-9]*[-_.]|[-_.][A-Za-z0-9]*[A-Za-z]
 def _python_jieba():
     """jieba itself, with the project's terms: for the runs jieba-rs would segment otherwise."""
     tk = _import_jieba().Tokenizer()
-    tk.tmp_dir = os.environ.get("COMPARE_JIEBA_CACHE") or None
     for term in dictionary_terms():
         tk.add_word(term, freq=100000)
     return tk
@@ -103,13 +101,19 @@ def segment(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
+def _jieba_dictionary() -> bytes:
+    """jieba's dict.txt (word, frequency, tag per line): loaded into jieba-rs, and read for name tags."""
+    return _import_jieba().get_dict_file().read()
+
+
+@lru_cache(maxsize=1)
 def _segmenter():
     """jieba's segmenter as jieba-rs runs it (rjieba: about 30 times faster than jieba's Python),
     holding jieba's own dictionary, word for word, and the project's terms."""
     import rjieba
 
     seg = rjieba.Jieba.empty()
-    for line in _import_jieba().get_dict_file().read().decode("utf-8").splitlines():
+    for line in _jieba_dictionary().decode("utf-8").splitlines():
         word, freq, *tag = line.strip().split(" ")
         seg.add_word(word, int(freq), tag[0] if tag else None)
     for term in dictionary_terms():
@@ -125,7 +129,7 @@ def _name_words() -> frozenset[str]:
     """The words jieba's dictionary tags as place or person names (read straight from the
     dictionary, without loading it into a tokenizer or jieba.posseg's tag table: seconds)."""
     words = re.findall(rb"^(\S+) \d+ (?:" + "|".join(NAME_TAGS).encode() + rb")\r?$",
-                       _import_jieba().get_dict_file().read(), re.M)
+                       _jieba_dictionary(), re.M)
     return frozenset(w.decode("utf-8") for w in words) - set(dictionary_terms())
 
 
@@ -136,16 +140,21 @@ def is_proper_name(token: str, places: frozenset[str] = frozenset()) -> bool:
     return token in _name_words()
 
 
-def tokenize(text: str) -> list[str]:
-    """Tokens of one text (no cache)."""
+def kept(words) -> list[str]:
+    """The words that are tokens: two or more characters (or an ASCII term), not a number or a stopword."""
     stop = stopwords()
     out = []
-    for word in segment(fold(text)):
+    for word in words:
         word = word.strip()
         if len(word) < 2 or word in stop or _NUMBERISH.match(word) or not _KEEP.search(word):
             continue
         out.append(word)
     return out
+
+
+def tokenize(text: str) -> list[str]:
+    """Tokens of one text (no cache)."""
+    return kept(segment(fold(text)))
 
 
 class TokenCache:
