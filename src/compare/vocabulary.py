@@ -35,7 +35,7 @@ def keyness(counts: sparse.csr_matrix, cities: list[str], terms, top: int = TOP_
     """Top terms per city by G², from a row of term counts per city (`cities`; columns: `terms`).
     `exclude(term)` keeps a term out of the lists (the build drops place and person names, which
     are trivially distinctive); it is asked only of the terms that would otherwise make a list,
-    since it can be slow (jieba's tagger) and a large corpus has hundreds of thousands of terms."""
+    once per term, since a large corpus has hundreds of thousands of terms."""
     counts = sparse.csr_matrix(counts)
     total = np.asarray(counts.sum(axis=0)).ravel().astype(np.int64)
     n_all = int(total.sum())
