@@ -14,12 +14,16 @@ ENV_STAMP := $(VENV)/.installed
 COMPARE := $(BIN)/compare
 
 RAW := $(sort $(wildcard data/raw/*))
-# What `compare build` reads: the pipeline modules (not the report's) and the curated data files.
-REPORT_ONLY := src/compare/report.py src/compare/plotting.py src/compare/tables.py src/compare/cli.py
-PIPELINE_SRC := $(filter-out $(REPORT_ONLY),$(sort $(wildcard src/compare/*.py src/compare/data/*)))
+# What `compare build` reads: the pipeline modules (not the report's, which live in report/ or are
+# listed here) and the curated data files.
+REPORT_ONLY := src/compare/plotting.py src/compare/tables.py src/compare/notebook.py src/compare/docs.py \
+               src/compare/cli.py
+PIPELINE_SRC := $(filter-out $(REPORT_ONLY),$(sort $(wildcard src/compare/*.py src/compare/data/*.yaml \
+                  src/compare/data/*.csv src/compare/data/*.txt)))
 PROCESSED_STAMP := build/stamps/processed
 TABLES := $(addprefix data/processed/,$(addsuffix .parquet,documents sections tasks citations cleaning_log \
-            targets target_mentions section_pairs document_similarity shared_passages keyness))
+            targets target_mentions rejected_numbers section_pairs document_similarity shared_passages keyness))
+TEMPLATES := $(wildcard src/compare/data/templates/*.html)
 
 # The report plan (every page and what it depends on) is generated from notebooks/reports.yaml and the
 # data; only goals that build the report need it, so `make help` never sets anything up.
@@ -39,8 +43,21 @@ help: ## list the targets
 report: site/index.html $(HTML_PAGES) ## build every table, figure and rendered notebook from data/raw/
 
 .PHONY: test
-test: report ## run the test suite (after building the report it checks)
+test: report ## run the whole test suite (after building the report it checks)
 	$(BIN)/python -m pytest -q
+
+.PHONY: check
+check: $(ENV_STAMP) ## the fast tests: units and the real documents, without building the report
+	$(BIN)/python -m pytest -q -m "not report and not site and not slow"
+
+.PHONY: lint
+lint: $(ENV_STAMP) ## ruff: lint and formatting, zero findings
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks notebooks
+
+.PHONY: docs
+docs: $(ENV_STAMP) ## regenerate docs/data-dictionary.md and the measured table of docs/performance.md
+	$(COMPARE) docs
 
 .PHONY: data
 data: $(PROCESSED_STAMP) ## build only the processed tables (data/processed/)
@@ -81,7 +98,7 @@ $(TABLES): $(PROCESSED_STAMP) ;
 
 ## ---------------------------------------------------------------- report
 
-build/reports.mk: notebooks/reports.yaml src/compare/report.py $(PROCESSED_STAMP) | $(ENV_STAMP)
+build/reports.mk: notebooks/reports.yaml src/compare/report/plan.py $(PROCESSED_STAMP) | $(ENV_STAMP)
 	$(COMPARE) report plan
 
 # Each page's prerequisites — its notebook, the tables it reads, the compare modules it imports — are
@@ -89,10 +106,11 @@ build/reports.mk: notebooks/reports.yaml src/compare/report.py $(PROCESSED_STAMP
 build/executed/%.ipynb: | $(ENV_STAMP)
 	@$(COMPARE) report run $*
 
-site/%.html: build/executed/%.ipynb src/compare/report.py | $(ENV_STAMP)
+site/%.html: build/executed/%.ipynb src/compare/report/render.py $(TEMPLATES) | $(ENV_STAMP)
 	@$(COMPARE) report render $*
 
-site/index.html: build/reports.mk src/compare/data/site.css $(HTML_PAGES) | $(ENV_STAMP)
+site/index.html: build/reports.mk src/compare/report/index.py src/compare/docs.py src/compare/schemas.py \
+                 src/compare/data/site.css $(TEMPLATES) $(HTML_PAGES) | $(ENV_STAMP)
 	$(COMPARE) report index
 
 .PHONY: site
@@ -108,9 +126,10 @@ check-reproducible: ## delete the committed site and figures, rebuild them, and 
 	  if [ -n "$$untracked" ]; then echo "not committed: $$untracked" >&2; exit 1; fi
 	@echo "site/ and figures/ are byte-identical to a fresh build"
 
+SIZES ?= 5,50,200,1000
 .PHONY: bench
-bench: $(ENV_STAMP) ## measure time and memory per stage for 5 … 1000 documents → benchmarks/results.csv
-	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+bench: $(ENV_STAMP) ## measure time and memory per stage (SIZES=5,50,200,1000) → benchmarks/results.csv
+	$(BIN)/python benchmarks/bench.py --sizes $(SIZES) $(BENCH_ARGS)
 
 .PHONY: screenshots
 screenshots: report ## PNG screenshots of the index and one page per notebook (build/screenshots/)

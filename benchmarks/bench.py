@@ -10,12 +10,13 @@ subsections) of the five real documents, with a fixed seed, so a rerun builds th
   so it keeps numbers, numbering and structure but shares no passage with the others;
 - three documents per city, so cities have several documents, as real ones do.
 
-For each N the stages run in one process, in pipeline order, on the same inputs as `compare
-build`: clean + sections, targets (with tasks and citations), tokenisation (no cache),
-TF-IDF + top-k section pairs, shared passages. Then the whole pipeline runs as `compare build`
-in a fresh process with a cold token cache, writing every table. `seconds` is wall time;
-`peak_mb` is the process's peak resident memory so far (for a stage: the high-water mark up
-to the end of that stage; for the whole pipeline: the largest process, workers included).
+For each N the build's own named stages (`compare.pipeline.STAGES`: documents, tokens, section
+pairs, document similarity, shared passages, keyness) run in one process through
+`compare.pipeline.run_stages` — the code `compare build` runs — with tokens not cached, and each
+is timed. Then the whole pipeline runs as `compare build` in a fresh process with a cold token
+cache, writing every table. `seconds` is wall time; `peak_mb` is the process's peak resident
+memory so far (for a stage: the high-water mark up to the end of that stage; for the whole
+pipeline: the largest process, workers included).
 
     python benchmarks/bench.py [--sizes 5,50,200,1000] [--repeat 3] [--out benchmarks/results.csv]
 """
@@ -42,7 +43,11 @@ COPIED = 0.3
 REWRITTEN = 0.4
 PROVINCE = 10
 DOCS_PER_CITY = 3
-STAGES = ["clean + sections", "targets", "tokenisation", "tf-idf + top-k pairs", "shared passages"]
+# The corpora are made from these five city plans only, so that adding documents to the project does
+# not change the benchmark (its figures stay comparable from run to run).
+SOURCE_DOCUMENTS = ("qingyang", "zhongwei", "wuwei", "qinhuangdao", "shangdang")
+COLUMNS = ["n_docs", "n_chars", "stage", "stage_zh", "seconds", "peak_mb"]
+WHOLE = ("whole pipeline (compare build)", "完整流程")
 
 
 def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
@@ -56,17 +61,18 @@ def real_parts(paths) -> tuple[list[list[str]], list[str]]:
     """Per real document, its top-level sections as text (heading line to the end of the last
     subsection); and the Chinese characters of the whole corpus (to draw replacements from)."""
     from compare.pipeline import process_documents
-    from compare.corpus import load_registry
+    from compare.registry import load_registry
 
     parts, chars = [], []
-    for r in process_documents(load_registry(paths), paths, workers=1):
+    docs = [d for d in load_registry(paths) if d.doc_id in SOURCE_DOCUMENTS]
+    for r in process_documents(docs, paths, workers=1):
         text = r.text
         top = [s for s in r.parsed.sections if s.level == 1 and s.kind == "body"]
         ends = {}
         for s in r.parsed.sections:
             root = "/".join(s.section_id.split("/")[:2])
             ends[root] = max(ends.get(root, 0), s.char_end)
-        parts.append([text[text.rfind("\n", 0, s.char_start) + 1:ends[s.section_id]].strip() for s in top])
+        parts.append([text[text.rfind("\n", 0, s.char_start) + 1 : ends[s.section_id]].strip() for s in top])
         chars.extend(c for c in text if "\u4e00" <= c <= "\u9fff")
     return parts, chars
 
@@ -99,7 +105,7 @@ def synthetic_corpus(n: int, parts: list[list[str]], chars: list[str], seed: int
 
 def write_project(directory: Path, docs: list[tuple[str, str, str]]):
     from compare.config import Paths
-    from compare.corpus import Document, sha256_file, write_registry
+    from compare.registry import Document, sha256_file, write_registry
 
     if directory.exists():
         shutil.rmtree(directory)
@@ -108,10 +114,23 @@ def write_project(directory: Path, docs: list[tuple[str, str, str]]):
     rows = []
     for doc_id, city, text in docs:
         (paths.raw / f"{doc_id}.txt").write_text(text, encoding="utf-8")
-        rows.append(Document(doc_id=doc_id, city=city, city_zh=f"{city}市", city_en=city.title(), province="",
-                             admin_level="prefecture", issuer="", title=text.split("\n", 1)[0], doc_number="",
-                             issued_date="", status="final", file=f"{doc_id}.txt",
-                             sha256=sha256_file(paths.raw / f"{doc_id}.txt")))
+        rows.append(
+            Document(
+                doc_id=doc_id,
+                city=city,
+                city_zh=f"{city}市",
+                city_en=city.title(),
+                province="",
+                admin_level="prefecture",
+                issuer="",
+                title=text.split("\n", 1)[0],
+                doc_number="",
+                issued_date="",
+                status="final",
+                file=f"{doc_id}.txt",
+                sha256=sha256_file(paths.raw / f"{doc_id}.txt"),
+            )
+        )
     write_registry(paths, rows)
     return paths
 
@@ -119,56 +138,19 @@ def write_project(directory: Path, docs: list[tuple[str, str, str]]):
 # ---------------------------------------------------------------- measuring
 
 
-def stages(paths) -> list[tuple[str, float, float]]:
-    """Each stage's wall time and the memory high-water mark at its end, in this process."""
-    from compare.clean import clean
-    from compare.corpus import load_registry
-    from compare.documents import extract_citations
-    from compare.pipeline import ProcessedDocument, sections_frame, tasks_frame, section_locator
-    from compare.readers import read_document
-    from compare.reuse import passages_table
-    from compare.sections import parse_sections
-    from compare.similarity import analysis_units, section_pairs, unit_spans
-    from compare.targets import extract_targets
-    from compare.tasks import extract_tasks
-    from compare.tokens import TokenCache
-
-    import pandas as pd
+def stages(paths) -> list[tuple[str, str, float, float]]:
+    """Each of the build's stages, as `compare build` runs them (tokens not cached): (name, zh name,
+    wall time, the memory high-water mark at its end)."""
+    from compare.pipeline import run_stages
+    from compare.registry import load_registry
 
     out = []
-    docs = load_registry(paths)
-    t = time.perf_counter()
-    parsed = []
-    for d in docs:
-        decoded = read_document(paths.raw / d.file)
-        cleaned = clean(decoded.text)
-        parsed.append((d, decoded, cleaned, parse_sections(cleaned.text, d.doc_id)))
-    out.append((STAGES[0], time.perf_counter() - t, peak_mb()))
-
-    t = time.perf_counter()
-    results = []
-    for d, decoded, cleaned, p in parsed:
-        tasks = extract_tasks(cleaned.text, p.sections)
-        citations = extract_citations(cleaned.text, p.sections, d)
-        targets = extract_targets(cleaned.text, p.sections, {x.section_id: x.deadline for x in tasks}, d.doc_id)
-        results.append(ProcessedDocument(d, decoded, cleaned, p, tasks, citations, targets))
-    out.append((STAGES[1], time.perf_counter() - t, peak_mb()))
-
-    sections, tasks = sections_frame(results), tasks_frame(results)
-    units = analysis_units(sections, tasks)
-    t = time.perf_counter()
-    tokens = TokenCache(None).tokens(units.text.tolist())
-    out.append((STAGES[2], time.perf_counter() - t, peak_mb()))
-
-    t = time.perf_counter()
-    section_pairs(units, tokens)
-    out.append((STAGES[3], time.perf_counter() - t, peak_mb()))
-
-    t = time.perf_counter()
-    frame = pd.DataFrame([{"doc_id": r.doc.doc_id, "city": r.doc.city} for r in results])
-    passages_table(frame, {r.doc.doc_id: r.text for r in results}, unit_spans(units, frame.doc_id),
-                   section_locator(results))
-    out.append((STAGES[4], time.perf_counter() - t, peak_mb()))
+    run_stages(
+        paths,
+        load_registry(paths),
+        token_cache=False,
+        on_stage=lambda _, stage, seconds: out.append((stage.name, stage.zh, seconds, peak_mb())),
+    )
     return out
 
 
@@ -176,11 +158,17 @@ def whole_pipeline(paths) -> tuple[float, float]:
     """`compare build` in a fresh process, cold token cache: (seconds, peak MB of the largest process)."""
     shutil.rmtree(paths.interim, ignore_errors=True)
     shutil.rmtree(paths.processed, ignore_errors=True)
-    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-             "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
-             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)")
-    out = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "compare", "--root", str(paths.root),
-                          "build"], check=True, capture_output=True, text=True).stdout.split()
+    probe = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, sys.executable, "-m", "compare", "--root", str(paths.root), "build"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     return float(out[0]), round(float(out[1]), 1)
 
 
@@ -192,9 +180,12 @@ def measure_size(n: int, directory: Path) -> list[dict]:
     parts, chars = real_parts(Paths(ROOT))
     paths = write_project(directory / f"n{n}", synthetic_corpus(n, parts, chars))
     n_chars = sum(len(p.read_text(encoding="utf-8")) for p in paths.raw.glob("*.txt"))
-    rows = [dict(n_docs=n, n_chars=n_chars, stage=s, seconds=round(sec, 3), peak_mb=mb) for s, sec, mb in stages(paths)]
+    rows = [
+        dict(n_docs=n, n_chars=n_chars, stage=s, stage_zh=zh, seconds=round(sec, 3), peak_mb=mb)
+        for s, zh, sec, mb in stages(paths)
+    ]
     sec, mb = whole_pipeline(paths)
-    rows.append(dict(n_docs=n, n_chars=n_chars, stage="whole pipeline (compare build)", seconds=round(sec, 3), peak_mb=mb))
+    rows.append(dict(n_docs=n, n_chars=n_chars, stage=WHOLE[0], stage_zh=WHOLE[1], seconds=round(sec, 3), peak_mb=mb))
     return rows
 
 
@@ -202,24 +193,48 @@ def make_timings(repeat: int) -> list[dict]:
     """Cold `make report` on the five documents (processed data, executed notebooks and site removed;
     environment and token cache kept) and the no-op rerun: medians of `repeat` runs."""
     rows = []
-    for label, prepare in (("make report (cold, 5 documents)", True), ("make report (no-op)", False)):
+    for label, zh, prepare in (
+        ("make report (cold, 5 documents)", "完整报告（冷启动）", True),
+        ("make report (no-op)", "无改动时的报告", False),
+    ):
         times = []
         for _ in range(repeat):
             if prepare:
                 subprocess.run(["make", "-s", "clean"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-                subprocess.run([str(ROOT / ".venv/bin/compare"), "report", "clean"], cwd=ROOT, check=True,
-                               stdout=subprocess.DEVNULL)
+                subprocess.run(
+                    [str(ROOT / ".venv/bin/compare"), "report", "clean"],
+                    cwd=ROOT,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
             t = time.perf_counter()
-            subprocess.run(["make", "-s", "-j2", "report"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+            subprocess.run(
+                ["make", "-s", "-j2", "report"],
+                cwd=ROOT,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             times.append(time.perf_counter() - t)
-        rows.append(dict(n_docs=5, n_chars="", stage=label, seconds=round(statistics.median(times), 3), peak_mb=""))
+        rows.append(
+            dict(n_docs=5, n_chars="", stage=label, stage_zh=zh, seconds=round(statistics.median(times), 3), peak_mb="")
+        )
     return rows
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else ""
+    )
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, {platform.system()}"
 
@@ -233,45 +248,63 @@ def main() -> None:
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: measure one size, print CSV rows
     args = ap.parse_args()
     if args.one is not None:
-        w = csv.DictWriter(sys.stdout, ["n_docs", "n_chars", "stage", "seconds", "peak_mb"], lineterminator="\n")
+        w = csv.DictWriter(sys.stdout, COLUMNS, lineterminator="\n")
         w.writerows(measure_size(args.one, args.work))
         return
     rows = []
     for n in (int(x) for x in args.sizes.split(",") if x):
-        proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--work", str(args.work)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one", str(n), "--work", str(args.work)], capture_output=True, text=True
+        )
         if proc.returncode:
             sys.exit(f"bench: N={n} failed:\n{proc.stderr}")
-        for row in csv.DictReader(io.StringIO(proc.stdout), ["n_docs", "n_chars", "stage", "seconds", "peak_mb"]):
+        for row in csv.DictReader(io.StringIO(proc.stdout), COLUMNS):
             rows.append(row)
-            print(f"  N={row['n_docs']:>5}  {row['stage']:<32} {float(row['seconds']):8.2f} s  {row['peak_mb']:>8} MB",
-                  flush=True)
+            print(
+                f"  N={row['n_docs']:>5}  {row['stage']:<32} {float(row['seconds']):8.2f} s  {row['peak_mb']:>8} MB",
+                flush=True,
+            )
     from compare.config import Paths
+    from compare.registry import load_registry, write_registry
 
     real = Paths(args.work / "real")  # the five real documents, as `compare build` runs them
     shutil.rmtree(real.root, ignore_errors=True)
-    shutil.copytree(ROOT / "data" / "raw", real.raw)
+    real.raw.mkdir(parents=True)
+    docs = [d for d in load_registry(Paths(ROOT)) if d.doc_id in SOURCE_DOCUMENTS]
+    for d in docs:
+        shutil.copy2(ROOT / "data" / "raw" / d.file, real.raw / d.file)
+    write_registry(real, docs)
     times = [whole_pipeline(real) for _ in range(max(1, args.repeat))]
-    row = dict(n_docs=5, n_chars=sum(len(p.read_bytes().decode("utf-8")) for p in real.raw.glob("*.txt")),
-               stage="compare build (the five real documents)", seconds=round(statistics.median(t for t, _ in times), 3),
-               peak_mb=max(m for _, m in times))
+    row = dict(
+        n_docs=len(docs),
+        n_chars=sum(len(p.read_bytes().decode("utf-8")) for p in real.raw.glob("*.txt")),
+        stage="compare build (the five real documents)",
+        stage_zh="真实文件的完整流程",
+        seconds=round(statistics.median(t for t, _ in times), 3),
+        peak_mb=max(m for _, m in times),
+    )
     rows.append(row)
     print(f"  {row['stage']:<42} {row['seconds']:8.2f} s (median of {len(times)})  {row['peak_mb']} MB", flush=True)
+    write_results(args.out, rows)  # the report pages the make timings render read these
     if args.repeat:
         for row in make_timings(args.repeat):
             rows.append(row)
             print(f"  {row['stage']:<42} {row['seconds']:8.2f} s (median of {args.repeat})", flush=True)
+        write_results(args.out, rows)
+    print(f"→ {args.out}")
+
+
+def write_results(out: Path, rows: list[dict]) -> None:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, ["n_docs", "n_chars", "stage", "seconds", "peak_mb", "machine"], lineterminator="\n")
+    w = csv.DictWriter(buf, [*COLUMNS, "machine"], lineterminator="\n")
     w.writeheader()
     m = machine()
     for row in rows:
         w.writerow({**row, "machine": m})
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
     tmp.write_text(buf.getvalue(), encoding="utf-8")
-    tmp.replace(args.out)
-    print(f"→ {args.out}")
+    tmp.replace(out)
 
 
 if __name__ == "__main__":

@@ -13,20 +13,28 @@ EXAMPLE = """示例市人民政府办公室
 """
 
 # (value, value_max, unit, comparator, year, metric) of every target in EXAMPLE, read by hand.
-EXAMPLE_TARGETS = sorted([
-    (3, 5, "count", "=", 2025, "public_training_bases"),
-    (50, None, "percent", ">=", 2025, "double_qualified_teacher_share"),
-    (20, None, "count", ">=", 2025, "industry_education_enterprises"),
-    (10, None, "count", "~", None, "key_specialties"),
-    (2, None, "count", "=", None, "quality_specialties"),
-    (15000, None, "person_times", ">=", None, "label:职业技能培训"),
-    (6000, None, "yuan", ">=", None, "per_student_funding"),
-    (2, None, "times", ">=", None, "coordination_meetings"),
-    (30, None, "percent", ">=", None, "surcharge_share_for_vocational"),
-], key=repr)
+EXAMPLE_TARGETS = sorted(
+    [
+        (3, 5, "count", "=", 2025, "public_training_bases"),
+        (50, None, "percent", ">=", 2025, "double_qualified_teacher_share"),
+        (20, None, "count", ">=", 2025, "industry_education_enterprises"),
+        (10, None, "count", "~", None, "key_specialties"),
+        (2, None, "count", "=", None, "quality_specialties"),
+        (15000, None, "person_times", ">=", None, "label:职业技能培训"),
+        (6000, None, "yuan", ">=", None, "per_student_funding"),
+        (2, None, "times", ">=", None, "coordination_meetings"),
+        (30, None, "percent", ">=", None, "surcharge_share_for_vocational"),
+    ],
+    key=repr,
+)
 
-EXAMPLE_METADATA = {"title": "关于加快发展现代职业教育的实施方案", "doc_number": "", "issued_date": "2022-05-20",
-                    "issuer": "示例市人民政府办公室", "status": "draft"}
+EXAMPLE_METADATA = {
+    "title": "关于加快发展现代职业教育的实施方案",
+    "doc_number": "",
+    "issued_date": "2022-05-20",
+    "issuer": "示例市人民政府办公室",
+    "status": "draft",
+}
 
 HOSTILE = """测试市人民政府
 关于网页安全的测试方案

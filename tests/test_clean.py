@@ -19,7 +19,9 @@ def test_every_chinese_character_survives_except_reported_lines(doc_id):
     kept = "\n".join(line for i, line in enumerate(text.split("\n"), start=1) if i not in removed)
     assert han_sequence(result.text) == han_sequence(kept)
     # and the removed lines' characters are exactly what is missing
-    assert len(han_sequence(text)) == len(han_sequence(result.text)) + sum(len(han_sequence(r.text)) for r in result.removed)
+    assert len(han_sequence(text)) == len(han_sequence(result.text)) + sum(
+        len(han_sequence(r.text)) for r in result.removed
+    )
 
 
 def test_wuwei_web_chrome_and_officials_are_removed_and_reported():
@@ -48,9 +50,14 @@ def test_clean_documents_lose_no_line(doc_id):
 
 def test_zhongwei_sentences_broken_by_the_pdf_are_rejoined():
     text = clean(raw("zhongwei")).text
-    for joined in ["职业教育与普通教育双向互通机制", "每年培养具有合格职业技能的学生800人以上", "开展一次“职业体验日”活动。",
-                   "配合单位：市云计算和大数据局、工业和信息化局、旅游和文体广电局、农业农村局",
-                   "推进教法改革，探索行动导向", "研究协调解决工作中重大问题"]:
+    for joined in [
+        "职业教育与普通教育双向互通机制",
+        "每年培养具有合格职业技能的学生800人以上",
+        "开展一次“职业体验日”活动。",
+        "配合单位：市云计算和大数据局、工业和信息化局、旅游和文体广电局、农业农村局",
+        "推进教法改革，探索行动导向",
+        "研究协调解决工作中重大问题",
+    ]:
         assert joined in text, joined
     # but headings, labels and the title are never glued to their neighbours
     lines = text.split("\n")

@@ -19,10 +19,51 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 # Text that looks like a policy document often enough to reach the interesting code: numbering,
 # headings, numbers, units, comparators, brackets, attachments, tabs and newlines, mixed with any Unicode.
-PIECES = ["一、", "（一）", "(二)", "1．", "2.", "3、", "附件1", "附件：", "\n", "\t", "。", "，", "；", "：",
-          "到2025年", "到二〇二三年", "建成", "不低于", "以上", "左右", "超过", "%", "个", "所", "万元", "人次",
-          "3至5", "两", "百分之三十", "〔2021〕13号", "《方案》", "“双师型”", "责任单位：市教育局", "完成时限：2023年6月",
-          "长期坚持", "\u3000", "\ufeff", "--", "——", "<script>", "1+X", "第", "条"]
+PIECES = [
+    "一、",
+    "（一）",
+    "(二)",
+    "1．",
+    "2.",
+    "3、",
+    "附件1",
+    "附件：",
+    "\n",
+    "\t",
+    "。",
+    "，",
+    "；",
+    "：",
+    "到2025年",
+    "到二〇二三年",
+    "建成",
+    "不低于",
+    "以上",
+    "左右",
+    "超过",
+    "%",
+    "个",
+    "所",
+    "万元",
+    "人次",
+    "3至5",
+    "两",
+    "百分之三十",
+    "〔2021〕13号",
+    "《方案》",
+    "“双师型”",
+    "责任单位：市教育局",
+    "完成时限：2023年6月",
+    "长期坚持",
+    "\u3000",
+    "\ufeff",
+    "--",
+    "——",
+    "<script>",
+    "1+X",
+    "第",
+    "条",
+]
 documentish = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=12)), max_size=60).map("".join)
 
 
@@ -57,9 +98,15 @@ def test_document_like_text_is_parsed_without_error(raw):
 
 # ---------------------------------------------------------------- generated targets
 
-OBJECTS = [("公共实训基地", "个", "count"), ("骨干专业", "个", "count"), ("产教融合型企业", "家", "count"),
-           ("精品在线课程", "门", "count"), ("技能大师工作室", "个", "count"), ("示范性职业院校", "所", "count"),
-           ("兼职教师", "名", "person")]
+OBJECTS = [
+    ("公共实训基地", "个", "count"),
+    ("骨干专业", "个", "count"),
+    ("产教融合型企业", "家", "count"),
+    ("精品在线课程", "门", "count"),
+    ("技能大师工作室", "个", "count"),
+    ("示范性职业院校", "所", "count"),
+    ("兼职教师", "名", "person"),
+]
 COUNT_FORMS = {  # comparator → how the sentence says it around “{object}{n}{measure word}”
     "=": "建成{o}{n}{w}",
     ">=": "建成{o}{n}{w}以上",
@@ -91,30 +138,54 @@ deadlines = st.builds(deadline, st.integers(2021, 2035), st.booleans(), st.sampl
 
 
 @SETTINGS
-@given(value=st.integers(1, 9999), chinese=st.booleans(), comparator=st.sampled_from(sorted(COUNT_FORMS)),
-       obj=st.sampled_from(OBJECTS), when=deadlines)
+@given(
+    value=st.integers(1, 9999),
+    chinese=st.booleans(),
+    comparator=st.sampled_from(sorted(COUNT_FORMS)),
+    obj=st.sampled_from(OBJECTS),
+    when=deadlines,
+)
 def test_a_generated_count_target_comes_back_exactly(value, chinese, comparator, obj, when):
     sentence = when + "，" + COUNT_FORMS[comparator].format(o=obj[0], n=numeral(value, chinese), w=obj[1]) + "。"
     (got,) = extract(sentence)
     year = int("".join(str(DIGITS_ZH.index(c)) if c in DIGITS_ZH else c for c in when if c.isdigit() or c in DIGITS_ZH))
-    assert (got["value"], got["value_max"], got["unit"], got["comparator"], got["year"]) == \
-        (value, None, obj[2], comparator.rstrip("b"), year), sentence
+    assert (got["value"], got["value_max"], got["unit"], got["comparator"], got["year"]) == (
+        value,
+        None,
+        obj[2],
+        comparator.rstrip("b"),
+        year,
+    ), sentence
 
 
 @SETTINGS
-@given(value=st.integers(1, 99), chinese=st.booleans(), comparator=st.sampled_from(sorted(PERCENT_FORMS)),
-       year=st.integers(2021, 2035))
+@given(
+    value=st.integers(1, 99),
+    chinese=st.booleans(),
+    comparator=st.sampled_from(sorted(PERCENT_FORMS)),
+    year=st.integers(2021, 2035),
+)
 def test_a_generated_percent_target_comes_back_exactly(value, chinese, comparator, year):
     n = f"百分之{cn2an.an2cn(value)}" if chinese else f"{value}%"
     sentence = f"到{year}年，" + PERCENT_FORMS[comparator].format(n=n) + "。"
     (got,) = extract(sentence)
-    assert (got["value"], got["unit"], got["comparator"], got["year"], got["metric"]) == \
-        (value, "percent", comparator.rstrip("b"), year, "double_qualified_teacher_share"), sentence
+    assert (got["value"], got["unit"], got["comparator"], got["year"], got["metric"]) == (
+        value,
+        "percent",
+        comparator.rstrip("b"),
+        year,
+        "double_qualified_teacher_share",
+    ), sentence
 
 
 @SETTINGS
-@given(low=st.integers(1, 50), width=st.integers(1, 50), dash=st.sampled_from(["-", "—", "～", "~", "至", "到"]),
-       obj=st.sampled_from(OBJECTS), year=st.integers(2021, 2035))
+@given(
+    low=st.integers(1, 50),
+    width=st.integers(1, 50),
+    dash=st.sampled_from(["-", "—", "～", "~", "至", "到"]),
+    obj=st.sampled_from(OBJECTS),
+    year=st.integers(2021, 2035),
+)
 def test_a_generated_range_comes_back_as_an_interval(low, width, dash, obj, year):
     sentence = f"到{year}年，建成{obj[0]}{low}{dash}{low + width}{obj[1]}。"
     (got,) = extract(sentence)
@@ -122,20 +193,31 @@ def test_a_generated_range_comes_back_as_an_interval(low, width, dash, obj, year
 
 
 @SETTINGS
-@given(wan=st.integers(1, 999), unit=st.sampled_from([("万元", "yuan", 10_000), ("元", "yuan", 1),
-                                                      ("万人次", "person_times", 10_000), ("人次", "person_times", 1)]),
-       year=st.integers(2021, 2035))
+@given(
+    wan=st.integers(1, 999),
+    unit=st.sampled_from(
+        [("万元", "yuan", 10_000), ("元", "yuan", 1), ("万人次", "person_times", 10_000), ("人次", "person_times", 1)]
+    ),
+    year=st.integers(2021, 2035),
+)
 def test_a_generated_amount_is_scaled_to_its_unit(wan, unit, year):
     word, canonical, factor = unit
-    sentence = f"到{year}年，每年开展职业技能培训投入不低于{wan}{word}。" if canonical == "yuan" else \
-        f"到{year}年，每年开展职业技能培训{wan}{word}以上。"
+    sentence = (
+        f"到{year}年，每年开展职业技能培训投入不低于{wan}{word}。"
+        if canonical == "yuan"
+        else f"到{year}年，每年开展职业技能培训{wan}{word}以上。"
+    )
     (got,) = extract(sentence)
-    assert (got["value"], got["unit"], got["comparator"], got["year"]) == (wan * factor, canonical, ">=", year), sentence
+    assert (got["value"], got["unit"], got["comparator"], got["year"]) == (wan * factor, canonical, ">=", year), (
+        sentence
+    )
 
 
 @SETTINGS
 @given(year=st.integers(2021, 2035), number=st.integers(1, 99), value=st.integers(1, 99))
 def test_document_numbers_and_dates_are_never_targets(year, number, value):
-    sentence = f"根据《某某方案》(甘政发〔{year}〕{number}号)，{year}年{(number % 12) + 1}月印发，建成实训基地{value}个。"
+    sentence = (
+        f"根据《某某方案》(甘政发〔{year}〕{number}号)，{year}年{(number % 12) + 1}月印发，建成实训基地{value}个。"
+    )
     (got,) = extract(sentence)
     assert got["value"] == value

@@ -5,16 +5,16 @@ from __future__ import annotations
 import ast
 import json
 import shutil
-import subprocess
-import sys
 
 import nbformat
 import pytest
 
-from compare import plotting, report, tables
+from compare import plotting, tables
 from compare.config import Paths
+from compare.report.index import write_index
+from compare.report.plan import load_spec, plan, write_plan
 
-from .conftest import REPO
+from .conftest import REPO, run_cli
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
@@ -47,7 +47,7 @@ def test_notebook_form(path):
 
 
 def test_every_notebook_is_in_the_spec():
-    spec = report.load_spec(Paths(REPO))
+    spec = load_spec(Paths(REPO))
     assert sorted(e["notebook"] for e in spec) == [p.stem for p in NOTEBOOKS]
 
 
@@ -55,45 +55,62 @@ def test_every_notebook_is_in_the_spec():
 
 
 def test_plan_has_a_page_per_parameter_set(project):
-    pages = report.plan(project)
+    pages = plan(project)
     names = [p.name for p in pages]
     assert names[0] == "01-overview"
     metrics = [n for n in names if n.startswith("02-metric-")]
     assert "02-metric-double_qualified_teacher_share" in metrics and len(metrics) == 22
     assert [n for n in names if n.startswith("03-city-")] == [
-        "03-city-qingyang", "03-city-qinhuangdao", "03-city-shangdang", "03-city-wuwei", "03-city-zhongwei"]
+        "03-city-qingyang",
+        "03-city-qinhuangdao",
+        "03-city-shangdang",
+        "03-city-wuwei",
+        "03-city-zhongwei",
+    ]
     assert len([n for n in names if n.startswith("04-pair-")]) == 10 and "04-pair-qingyang-wuwei" in names
     page = next(p for p in pages if p.name == "03-city-shangdang")
-    assert (page.title_zh, page.title_en, page.parameters) == ("城市：长治市上党区", "City: Shangdang", {"city": "shangdang"})
+    assert (page.title_zh, page.title_en, page.parameters) == (
+        "城市：长治市上党区",
+        "City: Shangdang",
+        {"city": "shangdang"},
+    )
 
 
 def test_metrics_set_by_one_city_get_no_page(project):
-    names = {p.name for p in report.plan(project)}
+    names = {p.name for p in plan(project)}
     assert "02-metric-vocational_general_ratio" not in names  # only Qingyang sets it
 
 
 def test_make_include_lists_pages_and_dependencies(project):
-    report.write_plan(project)
+    write_plan(project)
     mk = (project.build / "reports.mk").read_text(encoding="utf-8")
     assert mk.splitlines()[1].startswith("PAGES := 01-overview 02-metric-")
-    assert "DEPS_04-pair := data/processed/documents.parquet" in mk and "src/compare/reuse.py" in mk
-    assert "src/compare/reuse.py" not in mk.split("DEPS_02-metric := ")[1].splitlines()[0]
-    assert "benchmarks/results.csv" in mk.split("DEPS_05-scaling := ")[1].splitlines()[0]  # a file it reads
-    # Modules come from the notebook's imports and theirs: 04-pair runs workers.py through similarity.py.
-    pair = mk.split("DEPS_04-pair := ")[1].splitlines()[0].split()
-    assert "src/compare/workers.py" in pair and "src/compare/pipeline.py" not in pair
+    deps = {
+        line.split(" := ")[0].removeprefix("DEPS_"): line.split(" := ")[1].split()
+        for line in mk.splitlines()
+        if line.startswith("DEPS_")
+    }
+    assert deps["04-pair"][:4] == [
+        "data/processed/documents.parquet",
+        "data/processed/sections.parquet",
+        "data/processed/section_pairs.parquet",
+        "data/processed/shared_passages.parquet",
+    ]
+    assert "benchmarks/results.csv" in deps["05-scaling"]  # a file it reads
+    # Modules come from the notebook's imports and theirs: 02-metric runs the lexicon through plotting …
+    assert {"src/compare/notebook.py", "src/compare/plotting.py", "src/compare/lexicon.py"} <= set(deps["02-metric"])
+    # … and 04-pair reads its scores from a table: it runs neither the tokenizer nor the pipeline.
+    assert not {"src/compare/tokens.py", "src/compare/section_pairs.py", "src/compare/pipeline.py"} & set(
+        deps["04-pair"]
+    )
 
 
 # ---- running and rendering
 
 
-def run_cli(paths: Paths, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "compare", "--root", str(paths.root), *args],
-                          capture_output=True, text=True)
-
-
+@pytest.mark.report
 def test_a_page_runs_renders_and_cites_its_figure(project):
-    report.write_plan(project)
+    write_plan(project)
     proc = run_cli(project, "report", "run", "02-metric-coordination_meetings")
     assert proc.returncode == 0, proc.stderr
     assert "02-metric-coordination_meetings" in proc.stdout and proc.stdout.strip().endswith("s")
@@ -103,11 +120,12 @@ def test_a_page_runs_renders_and_cites_its_figure(project):
     assert "每年召开联席（领导小组）会议次数" in page and "Coordination meetings held per year" in page
     assert "每年至少召开两次会议" in page  # the quoted source sentence
     assert (project.figures / "02-metric-coordination_meetings.svg").exists()
-    assert "<pre" not in page.split("<main>")[1] or "Traceback" not in page  # no error output on the page
+    assert "Traceback" not in page and "application/vnd.jupyter.stderr" not in page  # no error output on the page
 
 
+@pytest.mark.report
 def test_a_failing_notebook_names_itself_and_its_error(project):
-    report.write_plan(project)
+    write_plan(project)
     nb_path = project.notebooks / "01-overview.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("raise ValueError('the data are not what this cell expects')"))
@@ -125,12 +143,30 @@ def test_a_failing_notebook_names_itself_and_its_error(project):
     assert (project.build / "failed" / "01-overview.ipynb").exists()
 
 
+def test_a_page_the_plan_lacks_is_refused_by_name(project):
+    """`compare report run 03-city-nowhere` once died with an internal NameError."""
+    write_plan(project)
+    for action in ("run", "render"):
+        proc = run_cli(project, "report", action, "03-city-nowhere")
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith("error: 03-city-nowhere: not a page of the current report plan")
+        assert "Pages of that notebook: 03-city-qingyang, 03-city-qinhuangdao" in proc.stderr
+        assert "internal error" not in proc.stderr
+
+
+def test_commands_that_need_a_plan_say_so(tmp_path):
+    empty = Paths(tmp_path)
+    for args in (("report", "run", "01-overview"), ("report", "index"), ("report", "screenshots")):
+        proc = run_cli(empty, *args)
+        assert proc.returncode == 2 and "no report plan yet. Run `compare report plan`" in proc.stderr, args
+
+
 def test_index_escapes_registry_text(project):
-    report.write_plan(project)
+    write_plan(project)
     docs = tables.table("documents", project)
     docs.loc[0, "title"] = "<script>alert(1)</script>"
     docs.to_parquet(project.table("documents", "parquet"))
-    report.write_index(project)
+    write_index(project)
     index = (project.site / "index.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index and "<script>" not in index
 
@@ -156,8 +192,12 @@ def test_figures_are_byte_reproducible(tmp_path):
         ax.plot([-1, 2], [3, -4])
         ax.set_title("“双师型”教师占比 Share of double-qualified teachers −5%")
         plotting.save(fig, f"check{run}", alt="test", sources="来源 Sources: test", paths=Paths(tmp_path))
-        outputs.append(((tmp_path / "figures" / f"check{run}.png").read_bytes(),
-                        (tmp_path / "figures" / f"check{run}.svg").read_bytes()))
+        outputs.append(
+            (
+                (tmp_path / "figures" / f"check{run}.png").read_bytes(),
+                (tmp_path / "figures" / f"check{run}.svg").read_bytes(),
+            )
+        )
     assert outputs[0] == outputs[1]
     assert b"Date" not in outputs[0][1] and b"<text" not in outputs[0][1]
 
@@ -167,7 +207,7 @@ def test_missing_glyph_is_an_error(tmp_path):
 
     plotting.setup()
     fig, ax = plt.subplots()
-    ax.set_title("\U0001F600")
+    ax.set_title("\U0001f600")
     with pytest.raises(plotting.MissingGlyphError):
         plotting.save(fig, "bad", alt="", sources="", paths=Paths(tmp_path))
 
@@ -184,8 +224,8 @@ def test_every_character_of_the_corpus_is_in_the_bundled_font(built):
 
 
 def test_plan_file_is_stable_json(project):
-    report.write_plan(project)
+    write_plan(project)
     first = (project.build / "report-plan.json").read_bytes()
-    report.write_plan(project)
+    write_plan(project)
     assert (project.build / "report-plan.json").read_bytes() == first
     assert json.loads(first)[0]["name"] == "01-overview"

@@ -6,11 +6,25 @@ import pytest
 
 # (kind, level) → count, counted by hand from the raw documents.
 EXPECTED_SHAPE = {
-    "qingyang": {("preamble", 1): 1, ("body", 1): 4, ("body", 2): 11, ("body", 3): 20,
-                 ("attachment", 1): 2, ("list_row", 2): 7, ("task_row", 2): 20},
+    "qingyang": {
+        ("preamble", 1): 1,
+        ("body", 1): 4,
+        ("body", 2): 11,
+        ("body", 3): 20,
+        ("attachment", 1): 2,
+        ("list_row", 2): 7,
+        ("task_row", 2): 20,
+    },
     "zhongwei": {("preamble", 1): 1, ("body", 1): 4, ("body", 2): 10, ("body", 3): 19},
-    "wuwei": {("preamble", 1): 1, ("body", 1): 4, ("body", 2): 8, ("body", 3): 27,
-              ("attachment", 1): 5, ("list_row", 2): 5, ("task_row", 2): 27},
+    "wuwei": {
+        ("preamble", 1): 1,
+        ("body", 1): 4,
+        ("body", 2): 8,
+        ("body", 3): 27,
+        ("attachment", 1): 5,
+        ("list_row", 2): 5,
+        ("task_row", 2): 27,
+    },
     "qinhuangdao": {("preamble", 1): 1, ("body", 1): 5, ("body", 2): 20},
     "shangdang": {("preamble", 1): 1, ("body", 1): 6, ("body", 2): 21},
 }
@@ -20,12 +34,12 @@ EXPECTED_SHAPE = {
 def test_sections_per_kind_and_level(tables, doc_id):
     s = tables["sections"]
     s = s[s.doc_id == doc_id]
-    assert dict(Counter(zip(s.kind, s.level))) == EXPECTED_SHAPE[doc_id]
+    assert dict(Counter(zip(s.kind, s.level, strict=True))) == EXPECTED_SHAPE[doc_id]
 
 
 def test_every_section_body_is_the_slice_of_the_cleaned_text(tables, texts):
     for row in tables["sections"].itertuples():
-        assert texts[row.doc_id][row.char_start:row.char_end] == row.text, row.section_id
+        assert texts[row.doc_id][row.char_start : row.char_end] == row.text, row.section_id
 
 
 def test_stable_readable_ids_and_titles(tables):
@@ -65,7 +79,11 @@ def test_attachments_are_their_own_subtrees(tables):
     assert s.loc["qingyang/附件2", "title"] == "庆阳市工作任务清单"
     assert s.loc["qingyang/附件2", "kind"] == "attachment"
     row = s.loc["qingyang/附件2/6"]
-    assert (row.kind, row.parent_id, row.text) == ("task_row", "qingyang/附件2", "建设5个左右市级专业教学资源库，建设30门精品在线课程。")
+    assert (row.kind, row.parent_id, row.text) == (
+        "task_row",
+        "qingyang/附件2",
+        "建设5个左右市级专业教学资源库，建设30门精品在线课程。",
+    )
     assert s.loc["wuwei/附件4/3", "kind"] == "list_row"
     assert s.loc["wuwei/附件5/27", "text"] == "依托武威职业学院，建设武威职业教育体验馆"
     # the attachment index and signature belong to no section

@@ -8,25 +8,22 @@ run instead of skipping these tests.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
-import shutil
-import threading
 import urllib.error
 import urllib.request
 
 import pytest
 
+from compare.report import browser as site_browser
+from compare.report.index import DICTIONARY
+
 from .conftest import REPO
 
+pytestmark = pytest.mark.site
 SITE = REPO / "site"
 FIGURES = REPO / "figures"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def _require(condition: bool, why: str) -> None:
@@ -39,24 +36,16 @@ def _require(condition: bool, why: str) -> None:
 @pytest.fixture(scope="module")
 def server():
     _require((SITE / "index.html").exists(), "the site is not built: run `make report`")
-    from compare.report import QuietHandler
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(REPO)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with site_browser.serve(REPO) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser():
-    _require(CHROMIUM is not None, "Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    """Chromium started as `make screenshots` starts it."""
+    _require(site_browser.chromium_path() is not None, "Debian's chromium is not installed (apt-get install chromium)")
+    with site_browser.chromium() as b:
         yield b
-        b.close()
 
 
 def pages() -> list[str]:
@@ -67,9 +56,9 @@ def test_every_planned_page_is_on_the_site_and_in_the_index():
     plan_file = REPO / "build" / "report-plan.json"
     _require(plan_file.exists() and (SITE / "index.html").exists(), "the site is not built: run `make report`")
     planned = {p["name"] for p in json.loads(plan_file.read_text(encoding="utf-8"))}
-    assert {p.removesuffix(".html") for p in pages()} == planned | {"index"}
+    assert {p.removesuffix(".html") for p in pages()} == planned | {"index", DICTIONARY}
     index = (SITE / "index.html").read_text(encoding="utf-8")
-    assert set(re.findall(r'href="([^"#]+)\.html"', index)) == planned
+    assert set(re.findall(r'href="([^"#]+)\.html"', index)) == planned | {DICTIONARY}
 
 
 @pytest.mark.parametrize("page", pages() or ["index.html"])

@@ -6,10 +6,11 @@ import pytest
 
 import compare
 from compare import tokens as tok
-from compare.reuse import exact_runs, indexed_runs, make_stream, shared_passages, side_by_side
-from compare.similarity import section_pairs
-from compare.similarity import analysis_units
-
+from compare.analysis_units import analysis_units, unit_spans
+from compare.section_pairs import dense_split, section_pairs, top_pairs
+from compare.shared_passages import _hash_order, _sort_rows, exact_runs, indexed_runs, make_stream, shared_passages
+from compare.tables import pair_scores, side_by_side
+from compare.vectors import term_counts, tfidf
 
 # ---- tokens
 
@@ -64,8 +65,22 @@ def test_tokens_are_python_jiebas_on_every_section(built):
         assert tok.tokenize(text) == python_jieba_tokens(text), text[:60]
 
 
-@pytest.mark.parametrize("text", ["推进Wi-Fi全覆盖", "应对COVID-19疫情", "建设5G-A网络", "发展k-12教育", "e.g.例如",
-                                  "落实ISO-9001认证", "增长3.5%", "学学学习", "人人人才", "鿖鿗合作", "𠀀𠀁合作"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "推进Wi-Fi全覆盖",
+        "应对COVID-19疫情",
+        "建设5G-A网络",
+        "发展k-12教育",
+        "e.g.例如",
+        "落实ISO-9001认证",
+        "增长3.5%",
+        "学学学习",
+        "人人人才",
+        "鿖鿗合作",
+        "𠀀𠀁合作",
+    ],
+)
 def test_tokens_are_python_jiebas_where_jieba_rs_would_differ(text):
     assert tok.tokenize(text) == python_jieba_tokens(text)
 
@@ -98,18 +113,21 @@ def test_every_dictionary_term_and_stopword_occurs_in_the_corpus(built):
 
 
 PINNED = [  # sections that plainly answer each other: each is the other's best match in that city
-    ("qingyang/三/(五)/14", "wuwei/三/(四)/13"),   # 健全产教融合激励机制 ↔ 健全产教融合激励机制
-    ("qingyang/四/(十)", "wuwei/四/(八)/25"),      # 提高人才待遇 ↔ 提高技术技能人才地位待遇
-    ("qingyang/三/(五)/16", "wuwei/三/(四)/14"),   # 支持社会力量办学 ↔ 支持社会力量兴办职业教育
-    ("qingyang/三/(六)/19", "wuwei/三/(五)/18"),   # 主动开展技能培训 ↔ 强化职业教育技能培训
-    ("qingyang/三/(四)/10", "wuwei/三/(三)/9"),    # 推进课堂教学改革 ↔ 推动职业院校课堂变革
+    ("qingyang/三/(五)/14", "wuwei/三/(四)/13"),  # 健全产教融合激励机制 ↔ 健全产教融合激励机制
+    ("qingyang/四/(十)", "wuwei/四/(八)/25"),  # 提高人才待遇 ↔ 提高技术技能人才地位待遇
+    ("qingyang/三/(五)/16", "wuwei/三/(四)/14"),  # 支持社会力量办学 ↔ 支持社会力量兴办职业教育
+    ("qingyang/三/(六)/19", "wuwei/三/(五)/18"),  # 主动开展技能培训 ↔ 强化职业教育技能培训
+    ("qingyang/三/(四)/10", "wuwei/三/(三)/9"),  # 推进课堂教学改革 ↔ 推动职业院校课堂变革
 ]
 ONE_WAY = [  # best match from the first to the second's city
-    ("qingyang/四/(九)", "wuwei/四/(七)/24"),  # 保障经费投入 → 健全经费投入机制 (which answers Qingyang's 附件2 row 19 first)
+    (
+        "qingyang/四/(九)",
+        "wuwei/四/(七)/24",
+    ),  # 保障经费投入 → 健全经费投入机制 (which answers Qingyang's 附件2 row 19 first)
     ("qingyang/四/(九)", "qinhuangdao/五/(十八)"),  # 保障经费投入 → 落实职业教育经费保障
     ("qingyang/三/(五)/16", "shangdang/五/(十七)"),  # 支持社会力量办学 → 建设多元办学格局
     ("qingyang/三/(四)/11", "zhongwei/三/(四)/18"),  # 打造优质教师队伍 → 建好“双师型”教师队伍
-    ("qingyang/三/(四)/12", "zhongwei/三/(二)/6"),   # 加大信息化建设力度 → 加强“互联网+职业教育”建设
+    ("qingyang/三/(四)/12", "zhongwei/三/(二)/6"),  # 加大信息化建设力度 → 加强“互联网+职业教育”建设
 ]
 
 
@@ -136,11 +154,15 @@ def test_top_five_per_other_city_in_both_directions(tables):
     per = pairs.groupby(["section_a", "city_b"]).size()
     assert per.max() == 5 and (per >= 1).all()
     assert (pairs.groupby(["section_a", "city_b"])["rank"].apply(lambda r: list(r) == list(range(1, len(r) + 1)))).all()
-    assert (pairs.sort_values(["section_a", "city_b", "rank"]).groupby(["section_a", "city_b"]).score
-            .apply(lambda s: s.is_monotonic_decreasing)).all()
+    assert (
+        pairs.sort_values(["section_a", "city_b", "rank"])
+        .groupby(["section_a", "city_b"])
+        .score.apply(lambda s: s.is_monotonic_decreasing)
+    ).all()
     # each pair of cities is covered from both sides
-    assert set(zip(pairs.city_a, pairs.city_b)) == {(a, b) for a in tables["documents"].city
-                                                    for b in tables["documents"].city if a != b}
+    assert set(zip(pairs.city_a, pairs.city_b, strict=True)) == {
+        (a, b) for a in tables["documents"].city for b in tables["documents"].city if a != b
+    }
 
 
 def test_character_ngrams_agree_on_the_pinned_pairs(built):
@@ -170,8 +192,8 @@ def passages(tables, a, b):
 
 def test_passage_offsets_quote_both_texts(tables, texts):
     for p in tables["shared_passages"].itertuples():
-        assert texts[p.doc_a][p.start_a:p.end_a] == p.text_a
-        assert texts[p.doc_b][p.start_b:p.end_b] == p.text_b
+        assert texts[p.doc_a][p.start_a : p.end_a] == p.text_a
+        assert texts[p.doc_b][p.start_b : p.end_b] == p.text_b
         assert p.n_chars >= 15 and p.similarity >= 0.7
         assert "\n" not in p.text_a and "\n" not in p.text_b  # never across sections
 
@@ -180,9 +202,13 @@ def test_qingyang_and_wuwei_share_dozens_of_passages(tables):
     qw = passages(tables, "qingyang", "wuwei")
     assert len(qw) >= 50
     joined = " ".join(qw.text_a)
-    for shared in ["原则上每年按企业职工总数的2%接纳职业院校学生实习", "建立健全改革创新容错纠错机制",
-                   "按规定投资额30%的比例抵免该企业当年应缴教育费附加", "在教学中广泛运用云计算、大数据、物联网、人工智能等新技术",
-                   "职业学校毕业生在落户、就业、参加公务员招录、事业单位招聘、职称评聘、职务职级晋升等方面与普通学校毕业生同等对待"]:
+    for shared in [
+        "原则上每年按企业职工总数的2%接纳职业院校学生实习",
+        "建立健全改革创新容错纠错机制",
+        "按规定投资额30%的比例抵免该企业当年应缴教育费附加",
+        "在教学中广泛运用云计算、大数据、物联网、人工智能等新技术",
+        "职业学校毕业生在落户、就业、参加公务员招录、事业单位招聘、职称评聘、职务职级晋升等方面与普通学校毕业生同等对待",
+    ]:
         assert shared in joined, shared
 
 
@@ -217,8 +243,6 @@ def test_reuse_on_a_constructed_pair():
 def test_the_corpus_index_finds_the_same_runs_as_comparing_every_pair(built, tables, texts):
     """The shingle index compares only pairs that share a shingle; on the five documents (every pair
     shares some) its runs must be exactly those of the pair-by-pair scan."""
-    from compare.similarity import analysis_units, unit_spans
-
     ids = sorted(texts)
     spans = unit_spans(analysis_units(tables["sections"], tables["tasks"]), ids)
     streams = [make_stream(texts[d], spans[d]) for d in ids]
@@ -236,8 +260,6 @@ def test_the_corpus_index_finds_the_same_runs_as_comparing_every_pair(built, tab
 
 def test_hash_order_is_a_stable_sort_even_when_hashes_share_their_high_bits():
     """The fast path sorts high bits + index; hashes that agree in those bits are re-sorted whole."""
-    from compare.reuse import _hash_order
-
     rng = np.random.default_rng(3)
     H = rng.integers(0, 2**63, 5000, dtype=np.int64).astype(np.uint64)
     H[rng.integers(0, 5000, 800)] = H[rng.integers(0, 5000, 800)]  # repeated hashes
@@ -248,13 +270,11 @@ def test_hash_order_is_a_stable_sort_even_when_hashes_share_their_high_bits():
 
 
 def test_packed_row_sort_is_lexicographic_and_falls_back_when_rows_do_not_fit():
-    from compare.reuse import _sort_rows
-
     rng = np.random.default_rng(4)
     cols = [rng.integers(0, 50, 3000), rng.integers(0, 7, 3000), rng.integers(0, 1000, 3000)]
-    expected = sorted(zip(*(c.tolist() for c in cols)))
+    expected = sorted(zip(*(c.tolist() for c in cols), strict=True))
     for sizes in ([50, 7, 1000], [2**40, 2**20, 2**10]):  # packed into one integer; too big to pack
-        assert list(zip(*(c.tolist() for c in _sort_rows(cols, sizes)))) == expected
+        assert list(zip(*(c.tolist() for c in _sort_rows(cols, sizes)), strict=True)) == expected
 
 
 def test_side_by_side_highlights_differences_and_escapes_text():
@@ -318,8 +338,6 @@ def test_top_pairs_follow_their_definition_on_a_random_corpus(workers, block):
     """Many cities of 1–6 sections, tied scores (repeated rows), blocks that cut through cities."""
     from scipy import sparse
 
-    from compare.similarity import dense_split, top_pairs, tfidf
-
     rng = np.random.default_rng(11)
     n_cities, rows = 30, []
     for c in range(n_cities):
@@ -339,14 +357,12 @@ def test_top_pairs_follow_their_definition_on_a_random_corpus(workers, block):
         expected = brute_force_pairs(units, X, 3, max_cities)
         key = {s: i for i, s in enumerate(units.section_id)}
         expected.sort(key=lambda r: (key[r[0]], r[1].split("/")[0], r[3]))
-        assert list(zip(got.section_a, got.section_b, got.score, got["rank"])) == expected
+        assert list(zip(got.section_a, got.section_b, got.score, got["rank"], strict=True)) == expected
 
 
 def test_top_pairs_ignore_cities_without_sections():
     """A categorical city column may list cities with no section: they must not take a place."""
     from scipy import sparse
-
-    from compare.similarity import tfidf, top_pairs
 
     units = pd.DataFrame({"city": list("abcd"), "section_id": ["a/0", "b/0", "c/0", "d/0"], "doc_id": list("abcd")})
     X = tfidf(sparse.csr_matrix(np.array([[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]], dtype=float)))
@@ -354,8 +370,9 @@ def test_top_pairs_ignore_cities_without_sections():
     for categories in (list("abxcd"), list("abcdz")):
         with_empty = units.assign(city=pd.Categorical(units.city, categories=categories))
         got = top_pairs(with_empty, X, max_cities=1)
-        assert list(zip(got.section_a, got.section_b, got.score)) == list(zip(expected.section_a, expected.section_b,
-                                                                              expected.score))
+        assert list(zip(got.section_a, got.section_b, got.score, strict=True)) == list(
+            zip(expected.section_a, expected.section_b, expected.score, strict=True)
+        )
 
 
 def test_scoring_here_leaves_the_blas_threads_alone():
@@ -363,8 +380,6 @@ def test_scoring_here_leaves_the_blas_threads_alone():
     leave this process limited to one BLAS thread."""
     from scipy import sparse
     from threadpoolctl import threadpool_info
-
-    from compare.similarity import tfidf, top_pairs
 
     units = pd.DataFrame({"city": list("ab"), "section_id": ["a/0", "b/0"], "doc_id": list("ab")})
     before = [p["num_threads"] for p in threadpool_info()]
@@ -375,8 +390,6 @@ def test_scoring_here_leaves_the_blas_threads_alone():
 def test_term_counts_are_scikit_learns():
     from sklearn.feature_extraction.text import CountVectorizer
 
-    from compare.similarity import term_counts
-
     tokens = [["职业", "教育", "职业"], [], ["教育", "产教融合"], ["1+X证书"]]
     counts, terms = term_counts(tokens)
     vec = CountVectorizer(analyzer=lambda t: t)
@@ -386,12 +399,12 @@ def test_term_counts_are_scikit_learns():
 
 
 def test_section_pairs_keep_the_closest_cities_when_there_are_many():
-    import pandas as pd
-
-    from compare.similarity import section_pairs
-
-    texts = {"a": ["产教 融合 实训 基地", "教师 队伍 建设"], "b": ["产教 融合 实训 基地 建设"], "c": ["产教 融合 专业"],
-             "d": ["教师 队伍 培训"]}
+    texts = {
+        "a": ["产教 融合 实训 基地", "教师 队伍 建设"],
+        "b": ["产教 融合 实训 基地 建设"],
+        "c": ["产教 融合 专业"],
+        "d": ["教师 队伍 培训"],
+    }
     rows = [(f"{c}/{i}", c, c, i) for c in texts for i in range(len(texts[c]))]
     units = pd.DataFrame(rows, columns=["section_id", "doc_id", "city", "order"])
     tokens = [texts[c][i].split() for _, c, _, i in rows]
@@ -401,3 +414,21 @@ def test_section_pairs_keep_the_closest_cities_when_there_are_many():
     assert capped[capped.section_a == "a/0"].section_b.tolist() == ["b/0"]  # the closest city only
     assert capped[capped.section_a == "a/1"].section_b.tolist() == ["d/0"]
     assert len(capped) < len(every) and set(map(tuple, capped.values)) <= set(map(tuple, every.values))
+
+
+def test_pair_scores_lay_the_table_out_in_document_order(tables):
+    """The 04-pair heatmap reads section_pairs: both directions, sections in document order."""
+    m = pair_scores(tables["section_pairs"], tables["sections"], "qingyang", "wuwei")
+    order = tables["sections"].set_index("section_id").order
+    assert list(m.index) == sorted(m.index, key=order.get) and list(m.columns) == sorted(m.columns, key=order.get)
+    pairs = tables["section_pairs"]
+    one_way = pairs[(pairs.city_a == "qingyang") & (pairs.city_b == "wuwei")]
+    other_way = pairs[(pairs.city_a == "wuwei") & (pairs.city_b == "qingyang")]
+    for r in one_way.itertuples():
+        assert m.loc[r.section_a, r.section_b] == r.score
+    for r in other_way.itertuples():
+        assert m.loc[r.section_b, r.section_a] == r.score
+    assert m.notna().sum().sum() == len(
+        set(zip(one_way.section_a, one_way.section_b, strict=True))
+        | set(zip(other_way.section_b, other_way.section_a, strict=True))
+    )

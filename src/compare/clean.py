@@ -1,8 +1,8 @@
-"""Decoded raw text → one normalised analysis text per document.
+"""Decoded raw text → one normalised analysis text per document, and the cleaning_log table.
 
 Input: a document's raw text. Output: :class:`Cleaned` — the analysis text (one paragraph
 per line; attachment tables one row per line, cells separated by tabs) and every raw line
-the cleaner removed, with its line number and reason.
+the cleaner removed, with its line number and reason (the ``cleaning_log`` table).
 
 What changes, and why:
 - web-page chrome (breadcrumbs, the disclosure index block, site footers) and lists of
@@ -21,20 +21,19 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import pandas as pd
+
 from .config import PACKAGE_DATA
 from .numbering import is_heading_start
+from .patterns import DOC_TYPE, HAN, HAN_RUN_RE, TASK_LABEL
 
-HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-HAN_RE = re.compile(f"[{HAN}]")
-_HAN_RUN_RE = re.compile(f"[{HAN}]+")
-
-LABEL_RE = re.compile(r"^(?:（?(?:责任单位|牵头单位|配合单位|责任部门|完成时限|时间节点)[:：]|附件)")
+LABEL_RE = re.compile(rf"^(?:（?{TASK_LABEL}[:：]|附件)")
 DATE_LINE_RE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
 ATTACHMENT_RE = re.compile(r"^附件\s*(\d{1,2})\s*(?:[:：]\s*(.*))?$")
 TABLE_START = "序号"
 
 _TERMINAL = "。！？；：…!?;:"
-_DOC_TYPE_END = re.compile(r"(?:方案|意见|计划|办法|通知|措施|规划|决定|细则|纲要|意见稿）|清单|名单)$")
+_DOC_TYPE_END = re.compile(rf"(?:{DOC_TYPE}|意见稿）|清单|名单)$")  # a title line: never joined to the next
 _MIN_BROKEN_LINE = 20  # a line shorter than this is a title, signature or cell, not a page-broken one
 
 _SPACE_CHARS = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t"
@@ -48,9 +47,7 @@ _TRANSLATE.update({ord("％"): "%", ord("("): "（", ord(")"): "）", ord(";"): 
 
 _NAME = rf"[{HAN}](?: ?[{HAN}]){{1,3}}"
 _POSITION_END = r"(?:长|主任|书记|秘书长|调研员|巡视员|主席|委员|院长|校长|部长|处长|科长|馆长|（兼）|\(兼\))"
-NAMES_RE = re.compile(
-    rf"^(?:[{HAN} ]{{1,8}}[:：] *)?{_NAME}\s{{1,}}[{HAN}、（）()]{{2,40}}{_POSITION_END}$"
-)
+NAMES_RE = re.compile(rf"^(?:[{HAN} ]{{1,8}}[:：] *)?{_NAME}\s{{1,}}[{HAN}、（）()]{{2,40}}{_POSITION_END}$")
 
 
 @dataclass(frozen=True)
@@ -72,16 +69,19 @@ def boilerplate_patterns() -> tuple[tuple[str, re.Pattern], ...]:
         return tuple((row["reason"], re.compile(row["pattern"])) for row in csv.DictReader(f))
 
 
-_LINE_RULES = tuple((re.compile(pattern), repl) for pattern, repl in (
-    (r"(?<!\d),|,(?!\d)", "，"),
-    (r"(?<!\d):|:(?!\d)", "："),
-    (r"(?<=\d)：(?=\d)", ":"),
-    (r"(?<=\d)．(?=\d)", "."),
-    (rf"(?<=[{HAN}”）%])\.(?!\d)", "。"),  # a half-width full stop ending a Chinese sentence
-    (r'"([^"\n]{1,40})"', r"“\1”"),  # half-width quotation marks around Chinese words
-    (r"(?<!-)--(?!-)", "——"),  # a half-width dash pair is the Chinese dash
-    (r" +", " "),
-))
+_LINE_RULES = tuple(
+    (re.compile(pattern), repl)
+    for pattern, repl in (
+        (r"(?<!\d),|,(?!\d)", "，"),
+        (r"(?<!\d):|:(?!\d)", "："),
+        (r"(?<=\d)：(?=\d)", ":"),
+        (r"(?<=\d)．(?=\d)", "."),
+        (rf"(?<=[{HAN}”）%])\.(?!\d)", "。"),  # a half-width full stop ending a Chinese sentence
+        (r'"([^"\n]{1,40})"', r"“\1”"),  # half-width quotation marks around Chinese words
+        (r"(?<!-)--(?!-)", "——"),  # a half-width dash pair is the Chinese dash
+        (r" +", " "),
+    )
+)
 _LONE_SPACE = re.compile(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])")
 
 
@@ -232,4 +232,16 @@ def fold(text: str) -> str:
 
 def han_sequence(text: str) -> str:
     """The Chinese characters of a text, in order (the cleaner's no-loss invariant)."""
-    return "".join(_HAN_RUN_RE.findall(text))
+    return "".join(HAN_RUN_RE.findall(text))
+
+
+def cleaning_log_frame(docs) -> pd.DataFrame:
+    """The cleaning_log table's rows: `docs` are (doc_id, Cleaned) per document."""
+    from .schemas import CLEANING_LOG
+
+    rows = [
+        {"doc_id": doc_id, "line": x.line, "reason": x.reason, "text": x.text}
+        for doc_id, cleaned in docs
+        for x in cleaned.removed
+    ]
+    return pd.DataFrame(rows, columns=CLEANING_LOG.columns).astype({"line": int})

@@ -26,17 +26,30 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_add(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .corpus import add_document
+    from .intake import add_document
 
     paths = Paths(args.root)
-    doc = add_document(paths, Path(args.path), city=args.city, city_zh=args.name_zh, city_en=args.name_en or "",
-                       province=args.province or "", admin_level=args.level, title=args.title or "",
-                       doc_number=args.doc_number or "", issued_date=args.issued or "", status=args.status or "",
-                       doc_id=args.doc_id or "", issuer=args.issuer or "")
+    doc = add_document(
+        paths,
+        Path(args.path),
+        city=args.city,
+        city_zh=args.name_zh,
+        city_en=args.name_en or "",
+        province=args.province or "",
+        admin_level=args.level,
+        title=args.title or "",
+        doc_number=args.doc_number or "",
+        issued_date=args.issued or "",
+        status=args.status or "",
+        doc_id=args.doc_id or "",
+        issuer=args.issuer or "",
+    )
     print(f"added {doc.doc_id}: data/raw/{doc.file} (sha256 {doc.sha256[:12]}…)")
     for field in ("title", "doc_number", "issued_date", "issuer"):
         value = getattr(doc, field)
-        print(f"  {field:<12} {value or '(not stated in the document; pass it with --' + field.replace('_', '-').replace('issued-date', 'issued') + ')'}")
+        print(
+            f"  {field:<12} {value or '(not stated in the document; pass it with --' + field.replace('_', '-').replace('issued-date', 'issued') + ')'}"
+        )
     print(f"  status       {doc.status}")
     print("Run `make report` to include it in every table, chart and page.")
     return 0
@@ -82,25 +95,48 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from . import report
-
     paths = Paths(args.root)
     if args.action == "plan":
-        pages = report.write_plan(paths)
+        from .report.plan import write_plan
+
+        pages = write_plan(paths)
         print(f"report plan: {len(pages)} pages → {paths.build / 'report-plan.json'}")
     elif args.action == "run":
+        from .report.run import progress, run_page
+
         for name in args.pages:
-            report.progress(name, report.run_page(name, paths))
+            progress(name, run_page(name, paths))
     elif args.action == "render":
+        from .report.render import render_page
+
         for name in args.pages:
-            report.render_page(name, paths)
+            render_page(name, paths)
     elif args.action == "index":
-        report.write_index(paths)
+        from .report.index import write_index
+
+        write_index(paths)
     elif args.action == "clean":
-        report.remove_outputs(paths)
+        from .report.render import remove_outputs
+
+        remove_outputs(paths)
     elif args.action == "screenshots":
-        for path in report.screenshots(paths):
+        from .report.browser import screenshots
+
+        for path in screenshots(paths):
             print(f"  {path.relative_to(paths.root)}")
+    return 0
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from .docs import generated
+    from .output import atomic_write_text
+
+    paths = Paths(args.root)
+    for path, text in generated(paths).items():
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        if old != text:
+            atomic_write_text(path, text)
+        print(f"  {path.relative_to(paths.root)} {'(unchanged)' if old == text else 'written'}")
     return 0
 
 
@@ -110,6 +146,7 @@ COMMANDS = {
     "metrics": (_cmd_metrics, "list the metric catalogue and which cities set each metric"),
     "evaluate": (_cmd_evaluate, "score the targets table against a hand-coded gold file"),
     "report": (_cmd_report, "plan, run and render the report notebooks (the Makefile drives this)"),
+    "docs": (_cmd_docs, "regenerate docs/data-dictionary.md and the measured table of docs/performance.md"),
 }
 
 
@@ -118,7 +155,7 @@ def make_parser() -> argparse.ArgumentParser:
         prog="compare",
         description="Line up the quantitative targets and the text of Chinese cities' vocational-education plans.",
         epilog="Run `compare COMMAND --help` for a command's options. The Makefile calls these commands; "
-               "they never need the Makefile.",
+        "they never need the Makefile.",
     )
     parser.add_argument("--root", help="project folder (default: the checkout this package is installed from)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -128,12 +165,18 @@ def make_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "add":
             p.add_argument("path", help="the document: text (UTF-8, GB18030/GBK, UTF-16), .html, .docx or .pdf")
-            p.add_argument("--city", required=True, help="city slug, lowercase ASCII (e.g. lanzhou); shared by a city's documents")
+            p.add_argument(
+                "--city", required=True, help="city slug, lowercase ASCII (e.g. lanzhou); shared by a city's documents"
+            )
             p.add_argument("--name-zh", required=True, help="the city's Chinese name, e.g. 兰州市")
             p.add_argument("--name-en", help="the city's English name (default: from the slug)")
             p.add_argument("--province", help="the province, as written, e.g. 甘肃省")
-            p.add_argument("--level", default="prefecture", choices=["national", "province", "prefecture", "district"],
-                           help="administrative level of the issuer (default: prefecture)")
+            p.add_argument(
+                "--level",
+                default="prefecture",
+                choices=["national", "province", "prefecture", "district"],
+                help="administrative level of the issuer (default: prefecture)",
+            )
             p.add_argument("--title", help="the document's title (default: read from the document)")
             p.add_argument("--doc-number", help="its 文号 (default: read from the document)")
             p.add_argument("--issued", help="date of issue, YYYY-MM-DD (default: read from the document)")
@@ -141,14 +184,20 @@ def make_parser() -> argparse.ArgumentParser:
             p.add_argument("--issuer", help="the issuing body (default: read from the document)")
             p.add_argument("--doc-id", help="the document's id (default: the city slug, or city-2, city-3 …)")
         if name == "metrics":
-            p.add_argument("--unmapped", action="store_true",
-                           help="list the targets that fit no catalogue entry, so the catalogue can grow")
+            p.add_argument(
+                "--unmapped",
+                action="store_true",
+                help="list the targets that fit no catalogue entry, so the catalogue can grow",
+            )
         if name == "report":
-            p.add_argument("action", choices=["plan", "run", "render", "index", "clean", "screenshots"],
-                           help="plan: expand notebooks/reports.yaml into build/report-plan.json and build/reports.mk; "
-                                "run PAGE…: execute pages' notebooks with papermill; render PAGE…: write site/PAGE.html; "
-                                "index: write site/index.html; clean: delete the generated site and figures; "
-                                "screenshots: PNGs of the index and one page per notebook in build/screenshots/")
+            p.add_argument(
+                "action",
+                choices=["plan", "run", "render", "index", "clean", "screenshots"],
+                help="plan: expand notebooks/reports.yaml into build/report-plan.json and build/reports.mk; "
+                "run PAGE…: execute pages' notebooks with papermill; render PAGE…: write site/PAGE.html; "
+                "index: write site/index.html; clean: delete the generated site and figures; "
+                "screenshots: PNGs of the index and one page per notebook in build/screenshots/",
+            )
             p.add_argument("pages", nargs="*", help="page names, e.g. 03-city-qingyang (see build/report-plan.json)")
         if name == "evaluate":
             p.add_argument("--gold", help="gold CSV (default tests/gold/targets.csv; format in tests/gold/CODEBOOK.md)")
@@ -169,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug in compare, not in the user's input
         if os.environ.get("COMPARE_DEBUG"):
             traceback.print_exc()
-        print(f"compare: internal error ({type(e).__name__}: {e}). This is a bug in compare, not in your input; "
-              "rerun with COMPARE_DEBUG=1 to see the traceback and report it.", file=sys.stderr)
+        print(
+            f"compare: internal error ({type(e).__name__}: {e}). This is a bug in compare, not in your input; "
+            "rerun with COMPARE_DEBUG=1 to see the traceback and report it.",
+            file=sys.stderr,
+        )
         return 1

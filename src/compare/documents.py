@@ -1,80 +1,94 @@
-"""Cleaned text and sections → the documents each document cites, and its declared parents.
+"""A registered document → everything that depends on it alone, and the documents table.
 
-Input: a document's cleaned text, sections and registry row. Output: :class:`Citation`
-records — every 《…》 title (with the document number that follows it, e.g.
-（甘政发〔2020〕38号）) and every free-standing document number. Citations in the preamble are
-the document's declared parents: the higher-level plans it says it implements.
+Input: a registry row and its raw file. Output: a :class:`ProcessedDocument` — read, cleaned,
+divided into sections, with its tasks, citations, targets and the numbers set aside — and the
+``documents`` table (the registry fields, what the build found, the documents each one cites).
+:func:`process_document` is a pure function of one raw file and its registry row, so documents
+are processed in parallel (:mod:`compare.workers`) or on a cluster.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
-from .corpus import Document
-from .sections import Section, section_finder
+import pandas as pd
 
-TITLE_RE = re.compile(r"《([^《》]{2,120})》")
-DOC_NUMBER = r"[\u4e00-\u9fff]{1,12}[〔［\[【]\d{4}[〕］\]】]\d{1,4}号"
-NUMBER_AFTER_TITLE_RE = re.compile(rf"^（({DOC_NUMBER})）")
-DOC_NUMBER_RE = re.compile(DOC_NUMBER)
+from .citations import Citation, cited_works, extract_citations
+from .clean import Cleaned, clean
+from .config import Paths
+from .readers import Decoded, read_document
+from .registry import Document
+from .schemas import DOCUMENTS
+from .sections import ParsedDocument, parse_sections
+from .targets import Extraction, extract
+from .tasks import Task, extract_tasks
 
 
 @dataclass
-class Citation:
-    doc_id: str
-    section_id: str
-    title: str
-    doc_number: str
-    char_start: int
-    char_end: int
-    is_parent: bool
+class ProcessedDocument:
+    doc: Document
+    decoded: Decoded
+    cleaned: Cleaned
+    parsed: ParsedDocument
+    tasks: list[Task]
+    citations: list[Citation]
+    extraction: Extraction
+    warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # per step: read + clean, sections, …
+
+    @property
+    def text(self) -> str:
+        return self.cleaned.text
+
+    @property
+    def targets(self):
+        return self.extraction.targets
 
 
-def _plain(s: str) -> str:
-    return re.sub(r"[\s《》〈〉<>“”\"]", "", s)
+def process_document(doc: Document, paths: Paths) -> ProcessedDocument:
+    """Read, clean, sections, tasks, citations, targets: everything that depends on one document only."""
+    clock = _Clock()
+    decoded = read_document(paths.raw / doc.file)
+    cleaned = clean(decoded.text)
+    clock.lap("read + clean")
+    parsed = parse_sections(cleaned.text, doc.doc_id)
+    clock.lap("sections")
+    tasks = extract_tasks(cleaned.text, parsed.sections)
+    citations = extract_citations(cleaned.text, parsed.sections, doc)
+    clock.lap("tasks + citations")
+    extraction = extract(cleaned.text, parsed.sections, {t.section_id: t.deadline for t in tasks}, doc.doc_id)
+    clock.lap("targets")
+    warnings = [f"{paths.raw / doc.file}: {w}" for w in parsed.warnings]
+    return ProcessedDocument(doc, decoded, cleaned, parsed, tasks, citations, extraction, warnings, clock.laps)
 
 
-def extract_citations(cleaned: str, sections: list[Section], doc: Document) -> list[Citation]:
-    section_at = section_finder(sections, hold_empty=True)  # the preamble includes its title lines
-    preamble_end = next((s.char_end for s in sections if s.kind == "preamble"), 0)
-    own_title, own_number = _plain(doc.title), doc.doc_number
-    found: list[Citation] = []
-    covered: list[tuple[int, int]] = []
-    for m in TITLE_RE.finditer(cleaned):
-        title = m.group(1)
-        if own_title and _plain(title) == own_title:
-            continue
-        end = m.end()
-        number = ""
-        after = NUMBER_AFTER_TITLE_RE.match(cleaned[end:end + 40])
-        if after:
-            number = after.group(1)
-            end += after.end()
-        covered.append((m.start(), end))
-        sec = section_at(m.start())
-        found.append(Citation(doc.doc_id, sec.section_id if sec else "", title, number, m.start(), end,
-                              m.start() < preamble_end))
-    for m in DOC_NUMBER_RE.finditer(cleaned):
-        if m.group(0) == own_number or any(s <= m.start() < e for s, e in covered):
-            continue
-        sec = section_at(m.start())
-        found.append(Citation(doc.doc_id, sec.section_id if sec else "", "", m.group(0), m.start(), m.end(),
-                              m.start() < preamble_end))
-    return sorted(found, key=lambda c: c.char_start)
+class _Clock:
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self._t
+        self._t = now
 
 
-def describe(citation: Citation) -> str:
-    if citation.title and citation.doc_number:
-        return f"《{citation.title}》（{citation.doc_number}）"
-    return f"《{citation.title}》" if citation.title else citation.doc_number
-
-
-def cited_works(citations: list[Citation]) -> list[str]:
-    """Distinct works in order of first citation; a title cited with and without its number counts once."""
-    works: dict[str, Citation] = {}
-    for c in citations:
-        key = _plain(c.title) or c.doc_number
-        if key not in works or (c.doc_number and not works[key].doc_number):
-            works[key] = c
-    return [describe(c) for c in works.values()]
+def documents_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        rows.append(
+            {
+                **r.doc.as_row(),
+                "source_format": r.decoded.format,
+                "encoding": r.decoded.encoding,
+                "n_chars": len(r.text),
+                "n_sections": len(r.parsed.sections),
+                "n_tasks": len(r.tasks),
+                "n_targets": len(r.targets),
+                "n_removed_lines": len(r.cleaned.removed),
+                "parents": cited_works([c for c in r.citations if c.is_parent]),
+                "cites": cited_works(r.citations),
+            }
+        )
+    return pd.DataFrame(rows, columns=DOCUMENTS.columns)

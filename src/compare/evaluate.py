@@ -54,6 +54,7 @@ class Evaluation:
         def agrees(g: dict, t: dict) -> bool:
             want = _norm(g.get("metric"))
             return t["metric"] == want if want else t["metric"].startswith("label:")
+
         return [(g, t) for g, t in self.matches if "metric" in g and not agrees(g, t)]
 
     @property
@@ -62,10 +63,12 @@ class Evaluation:
         return 1 - len(self._metric_wrong()) / len(scored) if scored else None
 
     def report(self) -> str:
-        lines = [f"gold targets {self.n_gold}, extracted {self.n_extracted}, matched {len(self.matches)}",
-                 f"precision {self.precision:.3f}  recall {self.recall:.3f}  "
-                 f"year accuracy {self.year_accuracy:.3f}  comparator accuracy {self.comparator_accuracy:.3f}"
-                 + (f"  metric accuracy {self.metric_accuracy:.3f}" if self.metric_accuracy is not None else "")]
+        lines = [
+            f"gold targets {self.n_gold}, extracted {self.n_extracted}, matched {len(self.matches)}",
+            f"precision {self.precision:.3f}  recall {self.recall:.3f}  "
+            f"year accuracy {self.year_accuracy:.3f}  comparator accuracy {self.comparator_accuracy:.3f}"
+            + (f"  metric accuracy {self.metric_accuracy:.3f}" if self.metric_accuracy is not None else ""),
+        ]
         if self.unlocated:
             lines.append(f"\ngold quotes not found in the cleaned text ({len(self.unlocated)}): fix the gold file")
             lines += [f"  {g['doc_id']}: {g['quote']}" for g in self.unlocated]
@@ -74,19 +77,28 @@ class Evaluation:
             lines += [f"  {g['doc_id']}: {g['quote']}  [{_fmt(g)}]" for g in self.missed]
         if self.spurious:
             lines.append(f"\nspurious (extracted, not in the gold file) ({len(self.spurious)}):")
-            lines += [f"  {t['target_id']}: {t['value_text']} {t['label']}  [{_fmt(t)}]  — {t['source_text'][:60]}"
-                      for t in self.spurious]
-        for name, (acc, wrong) in (("year", self._agreement("year", "year")),
-                                   ("comparator", self._agreement("comparator", "comparator"))):
+            lines += [
+                f"  {t['target_id']}: {t['value_text']} {t['label']}  [{_fmt(t)}]  — {t['source_text'][:60]}"
+                for t in self.spurious
+            ]
+        for name, (_, wrong) in (
+            ("year", self._agreement("year", "year")),
+            ("comparator", self._agreement("comparator", "comparator")),
+        ):
             if wrong:
                 lines.append(f"\n{name} disagreements ({len(wrong)}):")
-                lines += [f"  {g['doc_id']}: {g['quote']}  gold {_norm(g[name]) or '—'} ({g.get('year_source', '')}), "
-                          f"extracted {_norm(t[name]) or '—'} ({t.get('year_source', '')})" for g, t in wrong]
+                lines += [
+                    f"  {g['doc_id']}: {g['quote']}  gold {_norm(g[name]) or '—'} ({g.get('year_source', '')}), "
+                    f"extracted {_norm(t[name]) or '—'} ({t.get('year_source', '')})"
+                    for g, t in wrong
+                ]
         wrong = self._metric_wrong()
         if wrong:
             lines.append(f"\nmetric disagreements ({len(wrong)}):")
-            lines += [f"  {g['doc_id']}: {g['quote']}  gold {_norm(g['metric']) or '(unmapped)'}, extracted {t['metric']}"
-                      for g, t in wrong]
+            lines += [
+                f"  {g['doc_id']}: {g['quote']}  gold {_norm(g['metric']) or '(unmapped)'}, extracted {t['metric']}"
+                for g, t in wrong
+            ]
         return "\n".join(lines)
 
 
@@ -112,11 +124,14 @@ def load_gold(path: Path) -> pd.DataFrame:
     try:
         gold = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
-        raise CompareError(f"{path}: the gold file does not exist. Pass --gold FILE (format: tests/gold/CODEBOOK.md).") from None
+        raise CompareError(
+            f"{path}: the gold file does not exist. Pass --gold FILE (format: tests/gold/CODEBOOK.md)."
+        ) from None
     missing = [c for c in GOLD_COLUMNS if c not in gold.columns]
     if missing:
-        raise CompareError(f"{path}: the gold file lacks the column(s) {', '.join(missing)} "
-                           "(format: tests/gold/CODEBOOK.md).")
+        raise CompareError(
+            f"{path}: the gold file lacks the column(s) {', '.join(missing)} (format: tests/gold/CODEBOOK.md)."
+        )
     for i, row in gold.iterrows():
         try:
             float(row["value"])

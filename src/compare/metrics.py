@@ -16,10 +16,12 @@ import yaml
 
 from .config import PACKAGE_DATA
 from .errors import CompareError
+from .lexicon import lexicon
 
-UNITS = ("percent", "count", "person", "person_times", "times", "yuan", "month", "year", "multiple", "ratio", "mu")
 CATALOGUE_FILE = PACKAGE_DATA / "metrics.yaml"
-LEVEL_RE = re.compile(r"国家、省级以上|国家、省级|国家级|省级以上|省级|自治区级|自治区|县（区）级|县区级|市级|区级|县级|校级")
+LEVEL_RE = re.compile(
+    r"国家、省级以上|国家、省级|国家级|省级以上|省级|自治区级|自治区|县（区）级|县区级|市级|区级|县级|校级"
+)
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,16 @@ def _metrics(data, source: str) -> tuple[Metric, ...]:
             if not e.get(key):
                 raise CompareError(f"{where} has no '{key}'. Every entry needs id, zh, en, unit, theme and all.")
         if e["theme"] not in theme_ids:
-            raise CompareError(f"{where}: theme {e['theme']!r} is not one of the catalogue's themes ({', '.join(sorted(theme_ids))}).")
+            raise CompareError(
+                f"{where}: theme {e['theme']!r} is not one of the catalogue's themes ({', '.join(sorted(theme_ids))})."
+            )
         if not re.fullmatch(r"[a-z][a-z0-9_]*", e["id"]):
             raise CompareError(f"{where}: the id must be an ASCII snake_case slug.")
         if e["id"] in seen:
             raise CompareError(f"{where}: the id {e['id']!r} is used twice.")
-        if e["unit"] not in UNITS:
-            raise CompareError(f"{where}: unit {e['unit']!r} is not one of {', '.join(UNITS)}.")
+        units = lexicon().units
+        if e["unit"] not in units:
+            raise CompareError(f"{where}: unit {e['unit']!r} is not one of the lexicon's units ({', '.join(units)}).")
         seen.add(e["id"])
         try:
             compiled = {k: tuple(re.compile(p) for p in e.get(k, ())) for k in ("all", "none")}

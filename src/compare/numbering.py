@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CN_DIGITS = "一二三四五六七八九十百零〇两"
+from .patterns import HEADING_NUMERAL_CHARS as CN_DIGITS
 
 # (kind, rank, pattern). Rank orders the outline: 第一章 > 一、 > （一） > 1． > （1） > ①.
 _MARKERS: tuple[tuple[str, int, re.Pattern], ...] = (
@@ -40,8 +40,11 @@ def match_marker(line: str) -> Marker | None:
         m = pattern.match(line)
         if m:
             value = m.group(1)
-            key = f"({value})" if kind.startswith("paren") else (
-                m.group(0).strip() if kind in ("chapter", "section", "article") else value)
+            key = (
+                f"({value})"
+                if kind.startswith("paren")
+                else (m.group(0).strip() if kind in ("chapter", "section", "article") else value)
+            )
             return Marker(kind, rank, m.group(0).strip(), key, m.end())
     return None
 

@@ -13,13 +13,10 @@ from decimal import Decimal
 
 import cn2an
 
-CN_NUMERAL_CHARS = "零〇一二两三四五六七八九十百千万亿"
-ARABIC = r"\d+(?:\.\d+)?"
-CN_NUMERAL = f"[{CN_NUMERAL_CHARS}]+"
-# A number as printed: Arabic with an optional magnitude (1.5万), or a run of Chinese numerals.
-NUMBER = rf"(?:{ARABIC}(?:[万亿])?|{CN_NUMERAL})"
+from .patterns import ARABIC, CN_DIGITS, CN_NUMERAL, NUMBER
+
 _MAGNITUDE = {"万": Decimal(10**4), "亿": Decimal(10**8)}
-_YEAR_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+_YEAR_DIGITS = str.maketrans(CN_DIGITS, "00123456789")
 
 
 def parse_number(text: str) -> float | None:

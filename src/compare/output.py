@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyarrow import csv
 import pyarrow.parquet as pq
+from pyarrow import csv
 
 LIST_SEP = "|"
 

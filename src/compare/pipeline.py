@@ -2,8 +2,10 @@
 
 Input: ``data/raw/`` (the registry and the files it names). Output: ``data/processed/`` —
 ``text/<doc_id>.txt`` and the tables declared in :mod:`compare.schemas`, as CSV and Parquet.
-Per-document work (:func:`process_document`) is a pure function of one raw file and its
-registry row; the cross-document stages run on its results.
+The build is a list of named stages (:data:`STAGES`), run in order on one :class:`Build`; `compare
+build` and ``benchmarks/bench.py`` both run them through :func:`run_stages`, so the benchmark
+times the code that runs. The first stage is per document (:func:`compare.documents.process_document`,
+on every core when the corpus is large); the others compare the documents.
 """
 
 from __future__ import annotations
@@ -11,68 +13,57 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable
 
 import pandas as pd
+from scipy import sparse
 
 from . import schemas
-from .clean import Cleaned, clean
+from .analysis_units import analysis_units, unit_spans
+from .citations import citations_frame
+from .clean import cleaning_log_frame
 from .config import Paths
-from .corpus import Document, load_registry, verify_files
-from .documents import Citation, cited_works, extract_citations
+from .document_similarity import document_similarity
+from .documents import ProcessedDocument, documents_frame, process_document
+from .keyness import keyness
 from .output import StagedDirectory, atomic_write_text, write_table
-from .readers import Decoded, read_document
-from .reuse import passages_table
-from .similarity import analysis_units, document_similarity, pooled, term_counts, tfidf, top_pairs, unit_spans
-from .sections import ParsedDocument, parse_sections, section_finder
-from .metrics import derived_metric_zh, theme_of
-from .targets import Target, extract_targets
-from .tasks import Task, extract_tasks
+from .registry import Document, load_registry, verify_files
+from .section_pairs import top_pairs
+from .sections import section_finder, sections_frame
+from .shared_passages import passages_table
+from .targets import rejected_numbers_frame, target_mentions_frame, targets_frame
+from .tasks import tasks_frame
 from .tokens import TokenCache, is_proper_name
+from .vectors import pooled, term_counts, tfidf
 from .workers import default_workers, map_ordered
-from .vocabulary import keyness
 
 Log = Callable[[str], None]
+PARALLEL_MIN_BYTES = 2_000_000  # raw corpus size from which documents are processed on every core
 
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
 
-PARALLEL_MIN_BYTES = 2_000_000  # raw corpus size from which documents are processed on every core
-
 
 @dataclass
-class ProcessedDocument:
-    doc: Document
-    decoded: Decoded
-    cleaned: Cleaned
-    parsed: ParsedDocument
-    tasks: list[Task]
-    citations: list[Citation]
-    targets: list[Target]
-    warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+class Build:
+    """What the stages read and make, filled in as they run."""
+
+    paths: Paths
+    docs: list[Document]
+    token_cache: bool = True
+    results: list[ProcessedDocument] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    units: pd.DataFrame | None = None
+    counts: sparse.csr_matrix | None = None
+    terms: object = None
+    frame: pd.DataFrame | None = None  # doc_id, city of every document
 
     @property
-    def text(self) -> str:
-        return self.cleaned.text
-
-
-def process_document(doc: Document, paths: Paths) -> ProcessedDocument:
-    """Everything that depends on one document only: read, clean, sections, tasks, citations, targets.
-    A pure function of the document and its raw file, so documents are processed in parallel."""
-    t0 = time.perf_counter()
-    decoded = read_document(paths.raw / doc.file)
-    cleaned = clean(decoded.text)
-    parsed = parse_sections(cleaned.text, doc.doc_id)
-    tasks = extract_tasks(cleaned.text, parsed.sections)
-    citations = extract_citations(cleaned.text, parsed.sections, doc)
-    targets = extract_targets(cleaned.text, parsed.sections, {t.section_id: t.deadline for t in tasks}, doc.doc_id)
-    warnings = [f"{paths.raw / doc.file}: {w}" for w in parsed.warnings]
-    return ProcessedDocument(doc, decoded, cleaned, parsed, tasks, citations, targets, warnings,
-                             time.perf_counter() - t0)
+    def cities(self) -> list[str]:
+        return sorted(set(self.frame.city))
 
 
 def process_documents(docs: list[Document], paths: Paths, workers: int | None = None) -> list[ProcessedDocument]:
@@ -82,87 +73,36 @@ def process_documents(docs: list[Document], paths: Paths, workers: int | None = 
     return map_ordered(partial(process_document, paths=paths), docs, workers)
 
 
-def documents_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
-    rows = []
-    for r in results:
-        rows.append({
-            **r.doc.as_row(),
-            "source_format": r.decoded.format,
-            "encoding": r.decoded.encoding,
-            "n_chars": len(r.text),
-            "n_sections": len(r.parsed.sections),
-            "n_tasks": len(r.tasks),
-            "n_targets": len(r.targets),
-            "n_removed_lines": len(r.cleaned.removed),
-            "parents": cited_works([c for c in r.citations if c.is_parent]),
-            "cites": cited_works(r.citations),
-        })
-    return pd.DataFrame(rows)
+def documents_stage(b: Build) -> None:
+    b.results = process_documents(b.docs, b.paths)
+    rs = b.results
+    b.frame = pd.DataFrame({"doc_id": [r.doc.doc_id for r in rs], "city": [r.doc.city for r in rs]})
+    b.tables.update(
+        {
+            "documents": documents_frame(rs),
+            "sections": sections_frame([(r.doc.city, r.text, r.parsed.sections) for r in rs]),
+            "tasks": tasks_frame([(r.doc.city, r.tasks) for r in rs]),
+            "citations": citations_frame([c for r in rs for c in r.citations]),
+            "cleaning_log": cleaning_log_frame([(r.doc.doc_id, r.cleaned) for r in rs]),
+            "targets": targets_frame([(r.doc.city, r.text, r.targets) for r in rs]),
+            "target_mentions": target_mentions_frame([(r.doc.city, r.text, r.targets) for r in rs]),
+            "rejected_numbers": rejected_numbers_frame([(r.doc.city, r.text, r.extraction.rejected) for r in rs]),
+        }
+    )
 
 
-def sections_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
-    rows = []
-    for r in results:
-        for s in r.parsed.sections:
-            rows.append({
-                "section_id": s.section_id, "doc_id": s.doc_id, "city": r.doc.city, "parent_id": s.parent_id,
-                "level": s.level, "number": s.number, "title": s.title, "text": s.text(r.text),
-                "char_start": s.char_start, "char_end": s.char_end, "kind": s.kind, "order": s.order,
-            })
-    return pd.DataFrame(rows, columns=schemas.SECTIONS.columns)
+def tokens_stage(b: Build) -> None:
+    b.units = analysis_units(b.tables["sections"], b.tables["tasks"])
+    cache = TokenCache(b.paths.token_cache if b.token_cache else None)
+    b.counts, b.terms = term_counts(cache.tokens(b.units.text.tolist()))
 
 
-def tasks_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
-    rows = [{
-        "section_id": t.section_id, "doc_id": t.doc_id, "city": r.doc.city,
-        "lead_units": t.lead_units, "support_units": t.support_units, "deadline": t.deadline,
-        "deadline_text": t.deadline_text, "char_start": t.char_start, "char_end": t.char_end,
-    } for r in results for t in r.tasks]
-    return pd.DataFrame(rows, columns=schemas.TASKS.columns)
+def section_pairs_stage(b: Build) -> None:
+    b.tables["section_pairs"] = top_pairs(b.units, tfidf(b.counts))
 
 
-def citations_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
-    rows = [vars(c) for r in results for c in r.citations]
-    return pd.DataFrame(rows, columns=schemas.CITATIONS.columns)
-
-
-def cleaning_log_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
-    rows = [{"doc_id": r.doc.doc_id, "line": x.line, "reason": x.reason, "text": x.text}
-            for r in results for x in r.cleaned.removed]
-    return pd.DataFrame(rows, columns=schemas.CLEANING_LOG.columns).astype({"line": int})
-
-
-def targets_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
-    rows = []
-    for r in results:
-        for t in r.targets:
-            p = t.primary
-            year, year_source = t.year
-            metric = t.metric
-            rows.append({
-                "target_id": t.target_id, "metric": t.metric_id, "city": r.doc.city, "value": p.value, "year": year,
-                "value_max": p.value_max, "unit": p.unit, "measure_word": p.measure_word, "comparator": p.comparator,
-                "metric_zh": metric.zh if metric else derived_metric_zh(p.label),
-                "metric_en": metric.en if metric else "",
-                "theme": theme_of(metric, p.label, r.text[p.char_start:p.char_end]).id,
-                "label": p.label, "level": p.level,
-                "year_source": year_source, "doc_id": p.doc_id, "section_id": p.section_id,
-                "char_start": p.char_start, "char_end": p.char_end, "source_text": r.text[p.char_start:p.char_end],
-                "value_start": p.value_start, "value_end": p.value_end,
-                "value_text": r.text[p.value_start:p.value_end], "mentions": len(t.mentions),
-            })
-    return pd.DataFrame(rows, columns=schemas.TARGETS.columns).astype({"year": "Int64", "value_max": float})
-
-
-def target_mentions_frame(results: list[ProcessedDocument]) -> pd.DataFrame:
-    rows = [{
-        "target_id": t.target_id, "doc_id": m.doc_id, "city": r.doc.city, "section_id": m.section_id,
-        "value": m.value, "value_max": m.value_max, "unit": m.unit, "comparator": m.comparator, "year": m.year,
-        "year_source": m.year_source, "char_start": m.char_start, "char_end": m.char_end,
-        "source_text": r.text[m.char_start:m.char_end], "value_start": m.value_start, "value_end": m.value_end,
-        "value_text": r.text[m.value_start:m.value_end], "is_primary": m is t.primary,
-    } for r in results for t in r.targets for m in t.mentions]
-    return pd.DataFrame(rows, columns=schemas.TARGET_MENTIONS.columns).astype({"year": "Int64", "value_max": float})
+def document_similarity_stage(b: Build) -> None:
+    b.tables["document_similarity"] = document_similarity(b.frame, b.units.doc_id, b.counts)
 
 
 def section_locator(results: list[ProcessedDocument]) -> Callable[[str, int], str]:
@@ -176,6 +116,15 @@ def section_locator(results: list[ProcessedDocument]) -> Callable[[str, int], st
     return section_at
 
 
+def shared_passages_stage(b: Build) -> None:
+    b.tables["shared_passages"] = passages_table(
+        b.frame,
+        {r.doc.doc_id: r.text for r in b.results},
+        unit_spans(b.units, b.frame.doc_id),
+        section_locator(b.results),
+    )
+
+
 def place_names(results: list[ProcessedDocument]) -> frozenset[str]:
     """The registry's place names and their stems (长治市上党区 → 长治, 上党)."""
     names = set()
@@ -186,22 +135,59 @@ def place_names(results: list[ProcessedDocument]) -> frozenset[str]:
     return frozenset(names)
 
 
-def text_tables(results: list[ProcessedDocument], sections: pd.DataFrame, tasks: pd.DataFrame,
-                paths: Paths) -> dict[str, pd.DataFrame]:
-    """The cross-document text analyses: section and document similarity, shared passages, keyness."""
-    units = analysis_units(sections, tasks)
-    tokens = TokenCache(paths.token_cache).tokens(units.text.tolist())
-    counts, terms = term_counts(tokens)
-    docs = pd.DataFrame([{"doc_id": r.doc.doc_id, "city": r.doc.city} for r in results])
-    cities = sorted(set(docs.city))
-    return {
-        "section_pairs": top_pairs(units, tfidf(counts)),
-        "document_similarity": document_similarity(docs, units.doc_id, counts),
-        "shared_passages": passages_table(docs, {r.doc.doc_id: r.text for r in results},
-                                          unit_spans(units, docs.doc_id), section_locator(results)),
-        "keyness": keyness(pooled(counts, units.city, cities), cities, terms,
-                           exclude=partial(is_proper_name, places=place_names(results))),
-    }
+def keyness_stage(b: Build) -> None:
+    b.tables["keyness"] = keyness(
+        pooled(b.counts, b.units.city, b.cities),
+        b.cities,
+        b.terms,
+        exclude=partial(is_proper_name, places=place_names(b.results)),
+    )
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    zh: str
+    does: str
+    run: Callable[[Build], None]
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        "documents",
+        "文件处理",
+        "read, clean, sections, tasks, citations and targets of every document",
+        documents_stage,
+    ),
+    Stage("tokens", "分词", "jieba tokens of the analysis units (cached) and their term counts", tokens_stage),
+    Stage(
+        "section pairs",
+        "相似章节",
+        "TF-IDF and each section's most similar sections in other cities",
+        section_pairs_stage,
+    ),
+    Stage("document similarity", "文件相似度", "TF-IDF cosine of every pair of documents", document_similarity_stage),
+    Stage("shared passages", "共享段落", "the shingle index and the passages documents share", shared_passages_stage),
+    Stage("keyness", "特色词", "each city's over-used terms", keyness_stage),
+)
+
+
+def run_stages(
+    paths: Paths,
+    docs: list[Document],
+    on_stage: Callable[[Build, Stage, float], None] | None = None,
+    token_cache: bool = True,
+) -> Build:
+    """Every stage in order, then every table checked against its schema; `on_stage(build, stage,
+    seconds)` after each stage (progress, the benchmark's clock)."""
+    b = Build(paths, docs, token_cache)
+    for stage in STAGES:
+        t0 = time.perf_counter()
+        stage.run(b)
+        if on_stage:
+            on_stage(b, stage, time.perf_counter() - t0)
+    b.tables = {name: schemas.ALL_TABLES[name].finalise(b.tables[name]) for name in schemas.ALL_TABLES}
+    return b
 
 
 @dataclass
@@ -212,43 +198,37 @@ class BuildResult:
     seconds: float
 
 
-def build_tables(results: list[ProcessedDocument], paths: Paths) -> dict[str, pd.DataFrame]:
-    sections, tasks = sections_frame(results), tasks_frame(results)
-    frames = {
-        "documents": documents_frame(results),
-        "sections": sections,
-        "tasks": tasks,
-        "citations": citations_frame(results),
-        "cleaning_log": cleaning_log_frame(results),
-        "targets": targets_frame(results),
-        "target_mentions": target_mentions_frame(results),
-        **text_tables(results, sections, tasks, paths),
-    }
-    return {name: schemas.ALL_TABLES[name].finalise(df) for name, df in frames.items()}
-
-
 def build(paths: Paths | None = None, log: Log = print, warn: Log = _stderr) -> BuildResult:
     """Build every processed table from the raw files; replace data/processed/ only on success."""
     paths = paths or Paths()
     t0 = time.perf_counter()
     docs = load_registry(paths)
     warnings = verify_files(paths, docs)
-    results = process_documents(docs, paths)
-    for r in results:
+
+    def progress(b: Build, stage: Stage, seconds: float) -> None:
+        if stage.name == "documents":
+            for r in b.results:
+                log(
+                    f"  {r.doc.doc_id:<14} {len(r.text):>7,} chars {len(r.parsed.sections):>4} sections "
+                    f"{len(r.tasks):>3} tasks {len(r.targets):>3} targets  "
+                    f"({r.decoded.format}, {r.decoded.encoding}, {sum(r.seconds.values()):.2f}s)"
+                )
+
+    b = run_stages(paths, docs, progress)
+    tables = b.tables
+    for r in b.results:
         warnings.extend(r.warnings)
-        log(f"  {r.doc.doc_id:<14} {len(r.text):>7,} chars {len(r.parsed.sections):>4} sections "
-            f"{len(r.tasks):>3} tasks {len(r.targets):>3} targets  "
-            f"({r.decoded.format}, {r.decoded.encoding}, {r.seconds:.2f}s)")
-    tables = build_tables(results, paths)
     with StagedDirectory(paths.processed) as out:
-        for r in results:
+        for r in b.results:
             atomic_write_text(out / "text" / f"{r.doc.doc_id}.txt", r.text)
         for name, df in tables.items():
             write_table(df, out, name, schemas.ALL_TABLES[name].list_columns)
     for w in warnings:
         warn(f"warning: {w}")
     seconds = time.perf_counter() - t0
-    log(f"built {len(docs)} documents: {len(tables['sections'])} sections, {len(tables['tasks'])} tasks, "
+    log(
+        f"built {len(docs)} documents: {len(tables['sections'])} sections, {len(tables['tasks'])} tasks, "
         f"{len(tables['targets'])} targets, {len(tables['shared_passages'])} shared passages "
-        f"→ {paths.processed} ({seconds:.1f}s)")
-    return BuildResult(results, tables, warnings, seconds)
+        f"→ {paths.processed} ({seconds:.1f}s)"
+    )
+    return BuildResult(b.results, tables, warnings, seconds)

@@ -24,6 +24,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
 from .config import FONT_FILE, Paths  # noqa: E402
+from .lexicon import lexicon  # noqa: E402
 from .output import atomic_write_bytes  # noqa: E402
 
 FONT_NAME = "Noto Sans CJK SC"
@@ -45,16 +46,18 @@ def setup() -> None:
     """The one plotting setup: seaborn's theme, then the bundled font (the theme would reset it)."""
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
     name = _register_font()
-    plt.rcParams.update({
-        "font.family": "sans-serif",
-        "font.sans-serif": [name, "DejaVu Sans"],
-        "axes.unicode_minus": True,  # the bundled font has U+2212, so minus signs render
-        "svg.fonttype": "path",  # glyphs as outlines: the SVG needs no font on the reader's machine
-        "svg.hashsalt": "compare",  # stable ids inside SVG files
-        "figure.dpi": 100,
-        "savefig.bbox": "tight",
-        "figure.max_open_warning": 0,
-    })
+    plt.rcParams.update(
+        {
+            "font.family": "sans-serif",
+            "font.sans-serif": [name, "DejaVu Sans"],
+            "axes.unicode_minus": True,  # the bundled font has U+2212, so minus signs render
+            "svg.fonttype": "path",  # glyphs as outlines: the SVG needs no font on the reader's machine
+            "svg.hashsalt": "compare",  # stable ids inside SVG files
+            "figure.dpi": 100,
+            "savefig.bbox": "tight",
+            "figure.max_open_warning": 0,
+        }
+    )
 
 
 def _render(fig, fmt: str, **kw) -> bytes:
@@ -79,8 +82,9 @@ def save(fig, name: str, alt: str, sources: str, paths: Paths | None = None):
         warnings.simplefilter("ignore")  # tight_layout cannot place every layout (clustermap); that is fine
         fig.tight_layout()
     if sources:
-        fig.text(0.0, 0.0, sources, ha="left", va="top", fontsize=7, color="#555555", wrap=True,
-                 transform=fig.transFigure)
+        fig.text(
+            0.0, 0.0, sources, ha="left", va="top", fontsize=7, color="#555555", wrap=True, transform=fig.transFigure
+        )
     png = _render(fig, "png", dpi=DPI, metadata={"Software": None})
     svg = _render(fig, "svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
@@ -91,28 +95,26 @@ def save(fig, name: str, alt: str, sources: str, paths: Paths | None = None):
     return HTML(
         f'<figure class="chart"><img src="../figures/{html.escape(name)}.png" alt="{html.escape(alt)}" '
         f'style="max-width:100%"><figcaption>图表文件 Chart files: <a href="../figures/{html.escape(name)}.png">PNG</a> · '
-        f'<a href="../figures/{html.escape(name)}.svg">SVG</a></figcaption></figure>')
+        f'<a href="../figures/{html.escape(name)}.svg">SVG</a></figcaption></figure>'
+    )
 
 
 # ---- labels
 
-COMPARATOR_SYMBOL = {"=": "", ">=": "≥", ">": ">", "<=": "≤", "<": "<", "~": "≈"}
-UNIT_LABELS = {"percent": ("%", "percent"), "count": ("个", "count"), "person": ("人", "people"),
-               "person_times": ("人次", "person-times"), "times": ("次", "times"), "yuan": ("元", "yuan"),
-               "month": ("个月", "months"), "year": ("年", "years"), "multiple": ("倍", "times as many"),
-               "ratio": ("比", "ratio"), "mu": ("亩", "mu")}
-
 
 def short_value(row) -> str:
     """A target's value as a compact bilingual-neutral string: ≥50%, 1–2, ≈10, 500,000元."""
+
     def num(v: float) -> str:
         return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.4g}"
 
-    if row.unit == "ratio":
-        return f"{COMPARATOR_SYMBOL[row.comparator]}{row.value_text.rstrip('以上左右')}"
+    lex = lexicon()
+    symbol = lex.comparators[row.comparator].symbol
+    if lex.kind(row.unit) == "ratio":  # as printed (4:6), without the comparator phrase after it
+        printed = next((row.value_text[: -len(p)] for p, _ in lex.after if row.value_text.endswith(p)), row.value_text)
+        return f"{symbol}{printed}"
     value = num(row.value) + (f"–{num(row.value_max)}" if pd.notna(row.value_max) else "")
-    unit = {"percent": "%", "yuan": "元", "multiple": "×"}.get(row.unit, "")
-    return f"{COMPARATOR_SYMBOL[row.comparator]}{value}{unit}"
+    return f"{symbol}{value}{lex.units[row.unit].suffix}"
 
 
 def document_label(docs: pd.DataFrame, doc_id: str) -> str:
@@ -152,14 +154,33 @@ def coverage_heatmap(targets: pd.DataFrame, names: pd.DataFrame):
                 values = [short_value(r) for r in rows.itertuples()]
                 annot[i, j] = ", ".join(values) if len(values) <= 3 else f"{len(values)} targets"
     fig, ax = plt.subplots(figsize=(2.0 * len(cities) + 5, 0.5 * len(metrics) + 1.8))
-    sns.heatmap(present, annot=annot, fmt="", cmap=ListedColormap(["#f2f2f2", "#a6cee3"]), cbar=False,
-                linewidths=1, linecolor="white", annot_kws={"fontsize": 8}, ax=ax, vmin=0, vmax=1)
+    sns.heatmap(
+        present,
+        annot=annot,
+        fmt="",
+        cmap=ListedColormap(["#f2f2f2", "#a6cee3"]),
+        cbar=False,
+        linewidths=1,
+        linecolor="white",
+        annot_kws={"fontsize": 8},
+        ax=ax,
+        vmin=0,
+        vmax=1,
+    )
     ax.set_yticks(np.arange(len(metrics)) + 0.5, [f"{m.zh}  {m.en}" for m in metrics], rotation=0, fontsize=8)
-    ax.set_xticks(np.arange(len(cities)) + 0.5, [f"{names.loc[c, 'city_zh']}\n{names.loc[c, 'city_en']}" for c in cities],
-                  rotation=0, fontsize=9)
+    ax.set_xticks(
+        np.arange(len(cities)) + 0.5,
+        [f"{names.loc[c, 'city_zh']}\n{names.loc[c, 'city_en']}" for c in cities],
+        rotation=0,
+        fontsize=9,
+    )
     ax.xaxis.tick_top()
     ax.set_xlabel("")
-    _finish(ax, "谁设定了哪些目标（单元格内为目标值）", "Who sets which target (cells show the values set; ≥ at least, ≈ about)")
+    _finish(
+        ax,
+        "谁设定了哪些目标（单元格内为目标值）",
+        "Who sets which target (cells show the values set; ≥ at least, ≈ about)",
+    )
     return fig
 
 
@@ -181,7 +202,11 @@ def deadline_timeline(targets: pd.DataFrame, names: pd.DataFrame):
     ax.set_xlim(-0.6, len(columns) - 0.4)
     ax.set_ylim(len(cities) - 0.5, -0.5)
     ax.set_xlabel("目标期限（年） Deadline year")
-    _finish(ax, "各城市目标的完成期限（圆内为目标数）", "When each city's targets fall due (number of targets in each circle)")
+    _finish(
+        ax,
+        "各城市目标的完成期限（圆内为目标数）",
+        "When each city's targets fall due (number of targets in each circle)",
+    )
     return fig
 
 
@@ -194,8 +219,14 @@ def targets_per_city(targets: pd.DataFrame, names: pd.DataFrame):
     ax.barh(y, mapped, color="#1f78b4", label="目录指标 catalogue metric (comparable across cities)")
     ax.barh(y, other, left=mapped, color="#a6cee3", label="其他目标 other targets (this city's own)")
     for i in range(len(cities)):
-        ax.annotate(f"{mapped[i] + other[i]}", (mapped[i] + other[i], i), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize=9)
+        ax.annotate(
+            f"{mapped[i] + other[i]}",
+            (mapped[i] + other[i], i),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9,
+        )
     ax.set_yticks(y, [f"{names.loc[c, 'city_zh']} {names.loc[c, 'city_en']}" for c in cities])
     ax.invert_yaxis()
     ax.set_xlabel("目标数 Number of targets")
@@ -215,19 +246,30 @@ def similarity_clustermap(docsim: pd.DataFrame, docs: pd.DataFrame):
     dist = squareform(np.clip(1 - m.values, 0, None), checks=False)
     link = linkage(dist, method="average")
     n = len(labels)
-    grid = sns.clustermap(m, row_linkage=link, col_linkage=link, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1,
-                          figsize=(1.3 * n + 4, 1.3 * n + 3), cbar_kws={"label": "余弦相似度 cosine similarity"},
-                          dendrogram_ratio=0.15)
+    grid = sns.clustermap(
+        m,
+        row_linkage=link,
+        col_linkage=link,
+        annot=True,
+        fmt=".2f",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        figsize=(1.3 * n + 4, 1.3 * n + 3),
+        cbar_kws={"label": "余弦相似度 cosine similarity"},
+        dendrogram_ratio=0.15,
+    )
     grid.ax_heatmap.set_xlabel("")
     grid.ax_heatmap.set_ylabel("")
-    grid.fig.suptitle("文件之间的文本相似度（TF-IDF 余弦），树状图为平均连接聚类\n"
-                      "How similar the documents are (TF-IDF cosine); the tree is an average-linkage clustering",
-                      x=0.02, ha="left", fontsize=11, y=1.04)
+    grid.fig.suptitle(
+        "文件之间的文本相似度（TF-IDF 余弦），树状图为平均连接聚类\n"
+        "How similar the documents are (TF-IDF cosine); the tree is an average-linkage clustering",
+        x=0.02,
+        ha="left",
+        fontsize=11,
+        y=1.04,
+    )
     return grid.fig
-
-
-_MARKERS = {"=": ("o", True), ">=": ("o", True), ">": ("o", False), "<=": ("o", True), "<": ("o", False),
-            "~": ("D", False)}
 
 
 def metric_chart(rows: pd.DataFrame, docs: pd.DataFrame, metric_zh: str, metric_en: str, unit: str):
@@ -238,7 +280,8 @@ def metric_chart(rows: pd.DataFrame, docs: pd.DataFrame, metric_zh: str, metric_
     hi = float(np.nanmax(np.r_[rows.value.to_numpy(float), rows.value_max.to_numpy(float)]))
     span = hi * 1.35 if hi > 0 else 1
     for i, r in rows.iterrows():
-        marker, filled = _MARKERS[r.comparator]
+        comparator = lexicon().comparators[r.comparator]
+        marker, filled = comparator.marker, comparator.filled
         color = sns.color_palette(PALETTE)[0]
         if pd.notna(r.value_max):
             ax.plot([r.value, r.value_max], [i, i], color=color, lw=3, solid_capstyle="butt")
@@ -247,17 +290,30 @@ def metric_chart(rows: pd.DataFrame, docs: pd.DataFrame, metric_zh: str, metric_
             ax.plot(r.value, i, marker, ms=9, mfc=color if filled else "white", mec=color, mew=2)
             if r.comparator in (">=", ">", "<=", "<"):
                 direction = 1 if r.comparator.startswith(">") else -1
-                ax.annotate("", xy=(r.value + direction * span * 0.12, i), xytext=(r.value, i),
-                            arrowprops={"arrowstyle": "->", "color": color, "lw": 2})
+                ax.annotate(
+                    "",
+                    xy=(r.value + direction * span * 0.12, i),
+                    xytext=(r.value, i),
+                    arrowprops={"arrowstyle": "->", "color": color, "lw": 2},
+                )
         due = f"{int(r.year)}年 by {int(r.year)}" if pd.notna(r.year) else "无期限 no deadline"
-        ax.annotate(f"{short_value(r)}（{r.value_text}）　{due}", (r.value_max if pd.notna(r.value_max) else r.value, i),
-                    xytext=(14, 8), textcoords="offset points", fontsize=8, color="#333333")
-    ax.set_yticks(range(len(rows)), [f"{document_label(docs, r.doc_id)}\n{r.section_id.split('/', 1)[1]}"
-                                     for r in rows.itertuples()], fontsize=8)
+        ax.annotate(
+            f"{short_value(r)}（{r.value_text}）　{due}",
+            (r.value_max if pd.notna(r.value_max) else r.value, i),
+            xytext=(14, 8),
+            textcoords="offset points",
+            fontsize=8,
+            color="#333333",
+        )
+    ax.set_yticks(
+        range(len(rows)),
+        [f"{document_label(docs, r.doc_id)}\n{r.section_id.split('/', 1)[1]}" for r in rows.itertuples()],
+        fontsize=8,
+    )
     ax.set_ylim(len(rows) - 0.4, -0.7)
     ax.set_xlim(0, span * 1.15)
-    zh, en = UNIT_LABELS[unit]
-    ax.set_xlabel(f"{zh} {en}")
+    unit_ = lexicon().units[unit]
+    ax.set_xlabel(f"{unit_.axis_zh} {unit_.axis_en}")
     _finish(ax, metric_zh, f"{metric_en} — ● exactly, ●→ at least, ○→ more than, ◇ about, ├┤ range")
     return fig
 
@@ -268,14 +324,24 @@ def theme_deadline_chart(targets: pd.DataFrame):
 
     ordered = [t for t in (*themes(), OTHER_THEME) if t.id in set(targets.theme)]
     years = [str(int(y)) for y in sorted(targets.year.dropna().unique())] + ["—"]
-    colors = dict(zip(years, sns.color_palette("Blues_r", len(years) - 1) + [(0.75, 0.75, 0.75)]))
+    colors = dict(zip(years, sns.color_palette("Blues_r", len(years) - 1) + [(0.75, 0.75, 0.75)], strict=True))
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(ordered) + 2))
     left = np.zeros(len(ordered))
     for y in years:
-        counts = np.array([((targets.theme == t.id) & ((targets.year.isna()) if y == "—" else (targets.year == int(y)))).sum()
-                           for t in ordered], dtype=float)
-        ax.barh(range(len(ordered)), counts, left=left, color=colors[y],
-                label="无期限 no deadline" if y == "—" else f"{y}年 by {y}")
+        counts = np.array(
+            [
+                ((targets.theme == t.id) & ((targets.year.isna()) if y == "—" else (targets.year == int(y)))).sum()
+                for t in ordered
+            ],
+            dtype=float,
+        )
+        ax.barh(
+            range(len(ordered)),
+            counts,
+            left=left,
+            color=colors[y],
+            label="无期限 no deadline" if y == "—" else f"{y}年 by {y}",
+        )
         left += counts
     ax.set_yticks(range(len(ordered)), [f"{t.zh} {t.en}" for t in ordered])
     ax.invert_yaxis()
@@ -305,8 +371,14 @@ def keyness_chart(keyness: pd.DataFrame, top: int = 15):
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(k) + 2))
     ax.barh(range(len(k)), k.g2, color="#33a02c")
     for i, r in enumerate(k.itertuples()):
-        ax.annotate(f"{r.count} vs {r.count_rest}", (r.g2, i), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize=8)
+        ax.annotate(
+            f"{r.count} vs {r.count_rest}",
+            (r.g2, i),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
     ax.set_yticks(range(len(k)), k.term)
     ax.invert_yaxis()
     ax.set_xlabel("对数似然 G² log-likelihood (uses here vs in all other cities)")
@@ -315,46 +387,91 @@ def keyness_chart(keyness: pd.DataFrame, top: int = 15):
 
 
 def pair_heatmap(matrix: pd.DataFrame, label_a: str, label_b: str):
-    """Section × section similarity of two documents, in document order."""
+    """Section × section similarity of two documents, in document order (NaN: a pair not scored in
+    the table, drawn blank)."""
     n, m = matrix.shape
     fig, ax = plt.subplots(figsize=(min(4 + 0.16 * m, 16), min(3 + 0.16 * n, 16)))
-    sns.heatmap(matrix.values, cmap="Blues", vmin=0, vmax=max(0.5, float(matrix.values.max())), ax=ax, rasterized=True,
-                cbar_kws={"label": "余弦相似度 cosine similarity"})
+    if not (n and m):
+        ax.text(0.5, 0.5, "两市没有相似的章节 No similar sections", ha="center", va="center", transform=ax.transAxes)
+        _finish(ax, "逐节文本相似度（按文件顺序）", "Section-by-section similarity, in document order")
+        return fig
+    top = float(np.nanmax(matrix.values))
+    sns.heatmap(
+        matrix.values,
+        cmap="Blues",
+        vmin=0,
+        vmax=max(0.5, top),
+        ax=ax,
+        rasterized=True,
+        cbar_kws={"label": "余弦相似度 cosine similarity"},
+    )
+    ax.grid(False)  # blank cells are pairs not in the table: no grid lines through them
     ax.set_yticks(np.arange(n) + 0.5, [s.split("/", 1)[1] for s in matrix.index], fontsize=5, rotation=0)
     ax.set_xticks(np.arange(m) + 0.5, [s.split("/", 1)[1] for s in matrix.columns], fontsize=5, rotation=90)
     ax.set_ylabel(label_a)
     ax.set_xlabel(label_b)
-    _finish(ax, "逐节文本相似度（按文件顺序）", "Section-by-section similarity, in document order")
+    _finish(
+        ax,
+        "逐节文本相似度（按文件顺序；空白：不在彼此最相近的五节之内）",
+        "Section-by-section similarity, in document order (blank: not among either's five closest)",
+    )
     return fig
 
 
-STAGE_ZH = {"clean + sections": "清洗与分节", "targets": "目标抽取", "tokenisation": "分词",
-            "tf-idf + top-k pairs": "TF-IDF 相似章节", "shared passages": "共享段落",
-            "whole pipeline (compare build)": "完整流程"}
+WHOLE_PIPELINE = "whole pipeline (compare build)"
+
+
+def scaling_series(results: pd.DataFrame) -> pd.DataFrame:
+    """The rows of benchmarks/results.csv measured at several corpus sizes (the stages and the
+    whole pipeline), typed."""
+    sized = results[results.n_chars.astype(str) != ""]
+    multi = sized.groupby("stage").n_docs.nunique()
+    rows = sized[sized.stage.isin(multi[multi >= 2].index)]
+    return rows.astype({"n_docs": int, "seconds": float, "peak_mb": float})
 
 
 def scaling_chart(results: pd.DataFrame):
     """Wall time and peak memory per stage against corpus size (log–log), from benchmarks/results.csv."""
-    runs = results[results.stage.isin(STAGE_ZH)].astype({"n_docs": int, "seconds": float, "peak_mb": float})
+    runs = scaling_series(results)
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(12, 4.8))
-    for stage in STAGE_ZH:
-        rows = runs[runs.stage == stage].sort_values("n_docs")
-        style = {"linewidth": 2.5, "color": "black"} if stage.startswith("whole") else {"linewidth": 1.2}
-        ax_t.plot(rows.n_docs, rows.seconds, marker="o", label=f"{STAGE_ZH[stage]} {stage}", **style)
-        if stage.startswith("whole"):
-            ax_m.plot(rows.n_docs, rows.peak_mb / 1024, marker="o", label=f"{STAGE_ZH[stage]} {stage}", **style)
+    for stage, rows in runs.groupby("stage", sort=False):
+        rows = rows.sort_values("n_docs")
+        whole = stage == WHOLE_PIPELINE
+        style = {"linewidth": 2.5, "color": "black"} if whole else {"linewidth": 1.2}
+        label = f"{rows.stage_zh.iloc[0]} {stage}"
+        ax_t.plot(rows.n_docs, rows.seconds, marker="o", label=label, **style)
+        if whole:
+            ax_m.plot(rows.n_docs, rows.peak_mb / 1024, marker="o", label=label, **style)
     sizes = sorted(runs.n_docs.unique())
     if sizes:  # a line of slope 1 through the whole pipeline's smallest run: what linear growth looks like
-        first = runs[(runs.stage.str.startswith("whole")) & (runs.n_docs == sizes[0])].seconds
+        first = runs[(runs.stage == WHOLE_PIPELINE) & (runs.n_docs == sizes[0])].seconds
         if len(first):
-            ax_t.plot(sizes, [first.iloc[0] * n / sizes[0] for n in sizes], linestyle=":", color="grey",
-                      label="线性增长 linear growth")
+            ax_t.plot(
+                sizes,
+                [first.iloc[0] * n / sizes[0] for n in sizes],
+                linestyle=":",
+                color="grey",
+                label="线性增长 linear growth",
+            )
     ax_t.axhline(90, color="#e31a1c", linestyle="--", linewidth=1)
-    ax_t.annotate("目标 goal: 90 s", (sizes[-1] if sizes else 1, 90), xytext=(-4, 3), textcoords="offset points",
-                  fontsize=8, color="#e31a1c", ha="right")
+    ax_t.annotate(
+        "目标 goal: 90 s",
+        (sizes[-1] if sizes else 1, 90),
+        xytext=(-4, 3),
+        textcoords="offset points",
+        fontsize=8,
+        color="#e31a1c",
+        ha="right",
+    )
     ax_m.axhline(4, color="#e31a1c", linestyle="--", linewidth=1)
-    ax_m.annotate("目标 goal: 4 GB", (sizes[0] if sizes else 1, 4), xytext=(2, 3), textcoords="offset points",
-                  fontsize=8, color="#e31a1c")
+    ax_m.annotate(
+        "目标 goal: 4 GB",
+        (sizes[0] if sizes else 1, 4),
+        xytext=(2, 3),
+        textcoords="offset points",
+        fontsize=8,
+        color="#e31a1c",
+    )
     for ax in (ax_t, ax_m):
         ax.set_xscale("log")
         ax.set_xlabel("文件数 Documents in the corpus")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CompareError
+from .patterns import HAN_RE
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml"}
@@ -61,19 +62,27 @@ def decode_bytes(data: bytes, path: Path, declared: str = "") -> tuple[str, str]
             try:
                 return data.decode(enc), enc
             except UnicodeDecodeError as e:
-                raise _refuse(path, f"it starts with a {enc} byte-order mark but byte {e.start} is not valid {enc}",
-                              "Re-save it as UTF-8.") from None
+                offset = e.start + (len(bom) if enc == "utf-8-sig" else 0)  # utf-8-sig counts after its BOM
+                raise _refuse(
+                    path,
+                    f"it starts with a {enc} byte-order mark but byte {offset} of the file is not valid {enc}",
+                    "Re-save it as UTF-8.",
+                ) from None
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise _refuse(path, f"it looks binary (a NUL byte at offset {nul}), not text",
-                      f"Give compare the document itself: text, .html, .docx or a PDF with a text layer ({', '.join(SUPPORTED)}).")
+        raise _refuse(
+            path,
+            f"it looks binary (a NUL byte at offset {nul}), not text",
+            f"Give compare the document itself: text, .html, .docx or a PDF with a text layer ({', '.join(SUPPORTED)}).",
+        )
     codec = _declared_codec(declared)
     if codec:
         try:
             return data.decode(codec), codec
         except UnicodeDecodeError as e:
-            raise _refuse(path, f"it declares {declared} but byte {e.start} is not valid {codec.upper()}",
-                          "Re-save it as UTF-8.") from None
+            raise _refuse(
+                path, f"it declares {declared} but byte {e.start} is not valid {codec.upper()}", "Re-save it as UTF-8."
+            ) from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as e:
@@ -92,11 +101,18 @@ def decode_bytes(data: bytes, path: Path, declared: str = "") -> tuple[str, str]
 def _check_text(text: str, path: Path) -> str:
     bad = _CONTROL.search(text)
     if bad and len(_CONTROL.findall(text[:8192])) > 8:
-        raise _refuse(path, f"it contains control characters (first at character {bad.start()}); it looks binary, not text",
-                      "Give compare the document's text, .html, .docx or PDF.")
+        raise _refuse(
+            path,
+            f"it contains control characters (first at character {bad.start()}); it looks binary, not text",
+            "Give compare the document's text, .html, .docx or PDF.",
+        )
     text = _CONTROL.sub("", text)
-    if not re.search(r"[\u3400-\u9fff]", text):
-        raise _refuse(path, "it contains no Chinese text", "Check that this is the policy document and that its text is selectable.")
+    if not HAN_RE.search(text):
+        raise _refuse(
+            path,
+            "it contains no Chinese text",
+            "Check that this is the policy document and that its text is selectable.",
+        )
     return text
 
 
@@ -108,19 +124,28 @@ def _read_html(data: bytes, path: Path) -> tuple[str, str]:
     soup = BeautifulSoup(markup, "lxml")
     for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "template"]):
         tag.decompose()
-    for tag in soup.find_all(attrs={"class": re.compile(r"(?:^|[-_ ])(?:nav|menu|breadcrumb|crumb|footer|header|sidebar|share)(?:$|[-_ ])", re.I)}):
+    for tag in soup.find_all(
+        attrs={
+            "class": re.compile(
+                r"(?:^|[-_ ])(?:nav|menu|breadcrumb|crumb|footer|header|sidebar|share)(?:$|[-_ ])", re.I
+            )
+        }
+    ):
         tag.decompose()
     # The main text is the block element holding the most Chinese text.
     body = soup.body or soup
     best, best_score = body, 0
     for el in body.find_all(["article", "main", "div", "section", "td"]):
         text = el.get_text("\n")
-        score = len(re.findall(r"[\u4e00-\u9fff]", text))
+        score = len(HAN_RE.findall(text))
         # Prefer the innermost block that still holds most of the page's text.
         if score > best_score * 1.0 and score > 0:
             best, best_score = el, score
-    candidates = [el for el in body.find_all(["article", "main", "div", "section", "td"])
-                  if len(re.findall(r"[\u4e00-\u9fff]", el.get_text())) >= 0.8 * best_score]
+    candidates = [
+        el
+        for el in body.find_all(["article", "main", "div", "section", "td"])
+        if len(HAN_RE.findall(el.get_text())) >= 0.8 * best_score
+    ]
     if candidates:
         best = min(candidates, key=lambda el: len(el.get_text()))
     for br in best.find_all("br"):
@@ -141,8 +166,11 @@ def _read_docx(data: bytes, path: Path) -> str:
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as e:  # python-docx raises several types for a damaged package
-        raise _refuse(path, f"it is not a readable .docx file ({e.__class__.__name__}: {e})",
-                      "Open it in Word or LibreOffice and save it again as .docx.") from None
+        raise _refuse(
+            path,
+            f"it is not a readable .docx file ({e.__class__.__name__}: {e})",
+            "Open it in Word or LibreOffice and save it again as .docx.",
+        ) from None
     lines = [p.text for p in document.paragraphs]
     for table in document.tables:
         for row in table.rows:
@@ -162,19 +190,28 @@ def _unspace(page: str) -> str:
 
 
 def _read_pdf(data: bytes, path: Path) -> str:
+    import logging
+
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    # pypdf logs what it repairs (“EOF marker not found”); a damaged file gets our one message instead.
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, ValueError, KeyError) as e:
-        raise _refuse(path, f"it is not a readable PDF ({e})", "Check the download, or save the document as text.") from None
+        raise _refuse(
+            path, f"it is not a readable PDF ({e})", "Check the download, or save the document as text."
+        ) from None
     # Text layers often carry NULs and per-character spaces from their font encodings.
     text = "\n\n".join(_unspace(page.replace("\x00", "")) for page in pages)
-    if not re.search(r"[\u3400-\u9fff]", text):
-        raise _refuse(path, "the PDF has no text layer (it is a scan)",
-                      "Run OCR on it first (for example ocrmypdf -l chi_sim) or give compare a text version.")
+    if not HAN_RE.search(text):
+        raise _refuse(
+            path,
+            "the PDF has no text layer (it is a scan)",
+            "Run OCR on it first (for example ocrmypdf -l chi_sim) or give compare a text version.",
+        )
     return text
 
 
@@ -183,7 +220,9 @@ def read_document(path: Path) -> Decoded:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise _refuse(path, "the file does not exist", "Restore it, or remove its row from data/raw/registry.csv.") from None
+        raise _refuse(
+            path, "the file does not exist", "Restore it, or remove its row from data/raw/registry.csv."
+        ) from None
     return decode_document(data, path)
 
 
@@ -203,6 +242,5 @@ def decode_document(data: bytes, path: Path) -> Decoded:
         text, encoding = decode_bytes(data, path)
         fmt = "text"
     else:
-        raise _refuse(path, f"compare cannot read '{suffix}' files",
-                      f"Convert it to one of {', '.join(SUPPORTED)}.")
+        raise _refuse(path, f"compare cannot read '{suffix}' files", f"Convert it to one of {', '.join(SUPPORTED)}.")
     return Decoded(_check_text(text, path), encoding, fmt)

@@ -1,4 +1,4 @@
-"""Cleaned text → the document's section tree.
+"""Cleaned text → the document's section tree, and the sections table.
 
 Input: one document's cleaned text (see :mod:`compare.clean`). Output: :class:`Section`
 records in document order: the preamble, the numbered headings (一、 / （一） / 1． …, nested by
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+
+import pandas as pd
 
 from .clean import ATTACHMENT_RE, TABLE_START
 from .numbering import match_marker
@@ -40,7 +42,7 @@ class Section:
     cells: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def text(self, cleaned: str) -> str:
-        return cleaned[self.char_start:self.char_end]
+        return cleaned[self.char_start : self.char_end]
 
 
 @dataclass
@@ -104,14 +106,29 @@ def parse_sections(cleaned: str, doc_id: str) -> ParsedDocument:
         if m_att:
             title = (m_att.group(2) or "").strip()
             body_start = end
-            if not title and i < len(lines) and lines[i] and not lines[i].startswith(TABLE_START) \
-                    and not ATTACHMENT_RE.match(lines[i]) and match_marker(lines[i]) is None and len(lines[i]) <= 60:
+            if (
+                not title
+                and i < len(lines)
+                and lines[i]
+                and not lines[i].startswith(TABLE_START)
+                and not ATTACHMENT_RE.match(lines[i])
+                and match_marker(lines[i]) is None
+                and len(lines[i]) <= 60
+            ):
                 title = lines[i]
                 body_start = offset + len(lines[i])
                 offset += len(lines[i]) + 1
                 i += 1
-            attachment = new_section(None, f"附件{m_att.group(1)}", level=1, number=f"附件{m_att.group(1)}",
-                                     title=title, kind="attachment", char_start=body_start, char_end=body_start)
+            attachment = new_section(
+                None,
+                f"附件{m_att.group(1)}",
+                level=1,
+                number=f"附件{m_att.group(1)}",
+                title=title,
+                kind="attachment",
+                char_start=body_start,
+                char_end=body_start,
+            )
             stack, current, header, in_closing = [(-1, attachment)], attachment, [], False
             continue
         if attachment is None and ATTACHMENT_INDEX_RE.match(line):
@@ -134,21 +151,37 @@ def parse_sections(cleaned: str, doc_id: str) -> ParsedDocument:
             for j, cell in enumerate(cells[2:], start=2):
                 named[header[j] if j < len(header) else f"column{j + 1}"] = (cell, positions[j])
             is_task = any(_UNITS_HEADER.search(h) for h in header[2:])
-            new_section(attachment, m_row.group(1), level=attachment.level + 1, number=m_row.group(1),
-                        title=_row_title(content), kind="task_row" if is_task else "list_row",
-                        char_start=content_start, char_end=content_start + len(content), cells=named)
+            new_section(
+                attachment,
+                m_row.group(1),
+                level=attachment.level + 1,
+                number=m_row.group(1),
+                title=_row_title(content),
+                kind="task_row" if is_task else "list_row",
+                char_start=content_start,
+                char_end=content_start + len(content),
+                cells=named,
+            )
             current = None
             continue
         marker = match_marker(line)
         if marker is not None and attachment is None:
-            title, body_at = _split_heading(line[marker.end:])
+            title, body_at = _split_heading(line[marker.end :])
             while stack and stack[-1][0] >= marker.rank:
                 stack.pop()
             parent = stack[-1][1] if stack else None
             body_start = start + marker.end + body_at
-            sec = new_section(parent, marker.key, level=len(stack) + 1, number=marker.printed,
-                              title=title.strip(), kind="body", char_start=body_start, char_end=end,
-                              heading_start=start)
+            sec = new_section(
+                parent,
+                marker.key,
+                level=len(stack) + 1,
+                number=marker.printed,
+                title=title.strip(),
+                kind="body",
+                char_start=body_start,
+                char_end=end,
+                heading_start=start,
+            )
             if body_start >= end:  # title-only line: the body, if any, starts on the next line
                 sec.char_start = sec.char_end = end
             stack.append((marker.rank, sec))
@@ -158,22 +191,34 @@ def parse_sections(cleaned: str, doc_id: str) -> ParsedDocument:
             if sections:
                 warnings.append(f"line {i}: text outside any section was left out: {line[:30]}…")
                 continue
-            current = new_section(None, "preamble", level=1, number="", title="", kind="preamble",
-                                  char_start=start, char_end=end)
+            current = new_section(
+                None, "preamble", level=1, number="", title="", kind="preamble", char_start=start, char_end=end
+            )
             continue
-        if current.char_start == current.char_end and not cleaned[current.char_start:current.char_end]:
+        if current.char_start == current.char_end and not cleaned[current.char_start : current.char_end]:
             current.char_start = start
         current.char_end = end
 
     if not any(s.kind != "preamble" for s in sections):
         warnings.append("no numbered headings (一、 / （一） / 1．) found: the whole text is one section")
-        sections = [Section(section_id=f"{doc_id}/text", doc_id=doc_id, parent_id="", level=1, number="",
-                            title="", kind="body", char_start=0, char_end=len(cleaned.rstrip("\n")))]
+        sections = [
+            Section(
+                section_id=f"{doc_id}/text",
+                doc_id=doc_id,
+                parent_id="",
+                level=1,
+                number="",
+                title="",
+                kind="body",
+                char_start=0,
+                char_end=len(cleaned.rstrip("\n")),
+            )
+        ]
     for order, sec in enumerate(sections):
         sec.order = order
         if sec.heading_start < 0:
             sec.heading_start = sec.char_start
-        body = cleaned[sec.char_start:sec.char_end]
+        body = cleaned[sec.char_start : sec.char_end]
         sec.char_start += len(body) - len(body.lstrip())
         sec.char_end -= len(body) - len(body.rstrip())
         sec.char_end = max(sec.char_end, sec.char_start)
@@ -195,3 +240,28 @@ def section_finder(sections: list[Section], hold_empty: bool = False) -> Callabl
         return None
 
     return at
+
+
+def sections_frame(docs) -> pd.DataFrame:
+    """The sections table's rows: `docs` are (city, cleaned text, sections) per document."""
+    from .schemas import SECTIONS
+
+    rows = [
+        {
+            "section_id": s.section_id,
+            "doc_id": s.doc_id,
+            "city": city,
+            "parent_id": s.parent_id,
+            "level": s.level,
+            "number": s.number,
+            "title": s.title,
+            "text": s.text(text),
+            "char_start": s.char_start,
+            "char_end": s.char_end,
+            "kind": s.kind,
+            "order": s.order,
+        }
+        for city, text, sections in docs
+        for s in sections
+    ]
+    return pd.DataFrame(rows, columns=SECTIONS.columns)

@@ -1,88 +1,50 @@
-"""Sections → the tidy targets table: every quantitative target, normalised, dated, traceable.
+"""Sections → the target tables: every quantitative target (``targets``), every place one is stated
+(``target_mentions``) and every number that was read and not kept, with the rule that set it aside
+(``rejected_numbers``).
 
-Input: a document's cleaned text, its sections and tasks. Output: :class:`Mention` records
-(every place a target is stated) merged into :class:`Target` records (one per distinct
-target). A mention is a number with a measure word (5个, 30门, 800人, 1万人次, 50万元, 6个月,
-两次, 一所), a share (50%, 百分之三十, 一半), a ratio after 比 (4:6) or a multiple (2倍), in a
-sentence that commits to it. The rules are about the language of the documents — never about
-a particular city, section or sentence:
+Input: a document's cleaned text, its sections and tasks, and the extraction lexicon
+(``data/lexicon.yaml``, :mod:`compare.lexicon`). Output: an :class:`Extraction` — :class:`Target`
+records (each merging the :class:`Mention` records that state it) and :class:`Rejected` records.
 
-- not targets: numbers inside 《》 titles, document numbers and parentheses (breakdowns such
-  as “（市职业技术学校10个、中宁县6个）”), ordinals and ranks (第1名, 前3名), dates and years,
-  durations without a comparator (3年中职教育; 3年内 is a relative deadline), eligibility
-  conditions (具有3年以上企业工作经历), fixed phrases that contain numerals
-  (``data/number_phrases.csv``: 四个意识, 一批 …), counts governed by a describing verb
-  (支持2所国示范学校, 鼓励…4个基地) or a matching rule (按照1个专业对接一个产业链), and the size
-  of another body's programme (列入…10所…建设计划);
+A number with a measure word (5个, 30门, 800人, 1万人次, 50万元, 6个月, 两次, 一所), a share (50%,
+百分之三十, 一半), a ratio after 比 (4:6) or a multiple (2倍) is a candidate. Each candidate meets the
+named rules of :data:`RULES` in order; the first that applies sets it aside, and a candidate no rule
+sets aside is a target. Numbers written without a measure word meet :data:`BARE_RULES`, ending in
+``no_measure_word``. The rules are about the language of the documents — never about a particular
+city, section or sentence. Then:
+
 - the comparator comes from the words around the number (以上/不低于/至少 → ``>=`` …);
-- the year is the deadline of the sentence (到2025年), of the paragraph that opens with one,
-  or of the task that holds the target (完成时限, an attachment task list); 长期坚持 is no year;
-- a target restated in another section (the 具体目标 paragraph, an attachment task list) with
-  the same value, unit and metric or label is merged, and the task list's deadline wins.
+- the year is the deadline of the sentence (到2025年), of the paragraph that opens with one, or of the
+  task that holds the target (完成时限, an attachment task list); 长期坚持 is no year;
+- a target restated in another section (the 具体目标 paragraph, an attachment task list) with the
+  same value, unit and metric or label is merged, and the task list's deadline wins.
 """
 
 from __future__ import annotations
 
 import bisect
-import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+
+import pandas as pd
 
 from .clean import fold
-from .config import PACKAGE_DATA
-from .metrics import LEVEL_RE, Metric, core_label, derived_metric_id, match_metric
-from .numbers import NUMBER, parse_number, parse_percent, parse_year
+from .lexicon import DEADLINE_RE, PARAGRAPH_DEADLINE_RE, Lexicon, lexicon
+from .metrics import LEVEL_RE, Metric, core_label, derived_metric_id, derived_metric_zh, match_metric, theme_of
+from .numbering import match_marker
+from .numbers import parse_number, parse_percent, parse_year
+from .patterns import ARABIC, DOC_NUMBER_SERIAL, HAN, NUMBER
 from .sections import Section
 
-COUNT_WORDS = "个所门家项处"
-PERSON_WORDS = "名人"
-QUANTITY_RE = re.compile(
-    rf"(?P<num>{NUMBER})(?:(?P<sep>[-—–～~至到])(?P<num2>{NUMBER}))?(?P<approx>[余多])?"
-    rf"(?P<measure>%|人次|个月|[{COUNT_WORDS}{PERSON_WORDS}次倍亩元年])"
-)
 PERCENT_WORD_RE = re.compile(rf"百分之(?P<num>{NUMBER})|一半")
 RATIO_RE = re.compile(r"(?<![\d.])(?P<a>\d{1,2}):(?P<b>\d{1,2})(?![\d:])")
-
-UNIT_OF_MEASURE = {"%": "percent", "人次": "person_times", "个月": "month", "次": "times", "倍": "multiple",
-                   "亩": "mu", "元": "yuan", "年": "year"}
-UNIT_OF_MEASURE.update({w: "count" for w in COUNT_WORDS})
-UNIT_OF_MEASURE.update({w: "person" for w in PERSON_WORDS})
-DURATION_UNITS = ("year", "month")
-
-BEFORE_COMPARATORS = [("不低于", ">="), ("不少于", ">="), ("不小于", ">="), ("至少", ">="), ("不超过", "<="),
-                      ("不高于", "<="), ("不多于", "<="), ("超过", ">"), ("高于", ">"), ("多于", ">"), ("大于", ">"),
-                      ("低于", "<"), ("少于", "<"), ("小于", "<"), ("大约", "~"), ("约", "~")]
-AFTER_COMPARATORS = [("及以上", ">="), ("以上", ">="), ("以下", "<="), ("以内", "<="), ("左右", "~")]
-_BEFORE_RE = re.compile("|".join(w for w, _ in BEFORE_COMPARATORS))
-# What may stand between a comparator and its number: a verb, or the base of a share (总课时的).
-_BETWEEN_OK = re.compile(
-    r"^(?:在|召开|建成|建设|建立|听取|轮训|实现|达到|占|为|按|按照|提取|培育|选派|组织|安排|开设|开展|设立|招收|接纳|有)?"
-    r"(?:[\u4e00-\u9fff“”（）]{0,12}的)?(?:每[\u4e00-\u9fff]|人均|年均|生均)*$")
-_QUANTITY_ITEM = re.compile(rf"{NUMBER}[{COUNT_WORDS}{PERSON_WORDS}][^、，；。]{{0,16}}、")
-
-COMMIT_VERBS = ("建设", "建成", "建立", "打造", "培育", "培养", "达到", "实现", "开设", "开展", "组织", "选派", "选聘",
-                "遴选", "评选", "设立", "合办", "共建", "办好", "新增", "创建", "争创", "形成", "确保", "完成", "举办",
-                "承办", "招收", "认定", "扶持", "立项", "引进", "增加", "扩大", "参加", "接收", "安排", "设置", "培训", "建")
-DESCRIBE_VERBS = ("支持", "鼓励", "指导", "依托", "引导", "发挥", "利用", "整合", "对接", "按照", "按")
-_VERB_RE = re.compile("|".join(sorted(COMMIT_VERBS + DESCRIBE_VERBS, key=len, reverse=True)))
+BARE_NUMBER_RE = re.compile(ARABIC)
 _JOIN_PROGRAMME_RE = re.compile(r"(?:列入|纳入)[^，。；]*$")
 _PROGRAMME_AFTER_RE = re.compile(r"^[^，。；]*?(?:计划|名单|目录|范围|工程)")
 
-YEAR = r"\d{4}|[〇零一二三四五六七八九]{4}"
-DEADLINE_RE = re.compile(
-    rf"(?:(?:力争|争取|确保)?(?:到|至|截至|截止到|截止|在)\s*(?P<y1>{YEAR})\s*年(?:底|末)?(?:前)?"
-    rf"|(?P<y2>{YEAR})\s*年(?:底|末)?(?:前|以前|之前))")
-PARAGRAPH_DEADLINE_RE = re.compile(rf"(?:力争|争取)?(?:到|至)\s*(?P<y>{YEAR})\s*年")  # used with .match(text, line_start)
-
 SENTENCE_ENDS = "。！？\n\t"
 CLAUSE_ENDS = SENTENCE_ENDS + "，；：:;"
-_SHARE_TRAILING = re.compile(r"(?:达到|为|占|实现|比例为|不低于|不少于|至少|超过|高于|不超过|低于|提取|按照|按)+$")
-_LEADING_NOISE = re.compile(r"^(?:(?:力争|争取|确保)?(?:到|至)\d{4}年(?:底|前)?|力争|确保|争取|全市|全区|全县|原则上|"
-                            r"每年|每学期|其中|并|使|要|应|可|将|逐步|进一步|积极|重点|同时|同步|着力|大力|共同|"
-                            r"按照规定|按规定|严格落实|切实落实|落实)+")
-_TRAILING_NOISE = re.compile(r"(?:达到|占|为|不低于|不少于|至少|超过|高于|不超过|低于|按照|按|提取|实现|比例为|"
-                             r"的|各|在|于|共|共建|建设|建成|打造|培育|设立)+$")
 
 
 @dataclass
@@ -140,10 +102,23 @@ class Target:
         return None, "none"
 
 
-@lru_cache(maxsize=1)
-def number_phrases() -> tuple[str, ...]:
-    with open(PACKAGE_DATA / "number_phrases.csv", encoding="utf-8", newline="") as f:
-        return tuple(row["phrase"] for row in csv.DictReader(f))
+@dataclass(frozen=True)
+class Rejected:
+    """A number the extractor read and set aside, and the rule that did."""
+
+    doc_id: str
+    section_id: str
+    value_start: int
+    value_end: int
+    char_start: int  # its sentence
+    char_end: int
+    rule: str
+
+
+@dataclass
+class Extraction:
+    targets: list[Target]
+    rejected: list[Rejected]
 
 
 class _Spans:
@@ -164,11 +139,8 @@ class _Spans:
         return i >= 0 and pos < self.ends[i]
 
 
-def _excluded_spans(text: str) -> list[tuple[int, int]]:
-    """Titles, document numbers, parentheses and fixed phrases: no number inside is a target."""
-    spans = [m.span() for m in re.finditer(r"《[^《》]*》", text)]
-    spans += [m.span() for m in re.finditer(r"[〔［\[【]\d{4}[〕］\]】]\d+号", text)]
-    depth, start = 0, 0
+def _parenthesised(text: str) -> list[tuple[int, int]]:
+    spans, depth, start = [], 0, 0
     for i, c in enumerate(text):
         if c == "（":
             if depth == 0:
@@ -180,9 +152,191 @@ def _excluded_spans(text: str) -> list[tuple[int, int]]:
                 spans.append((start, i + 1))
         elif c == "\n":
             depth = 0
-    for phrase in number_phrases():
-        spans += [(m.start(), m.end()) for m in re.finditer(re.escape(phrase), text)]
     return spans
+
+
+def excluded_spans(text: str, lex: Lexicon) -> dict[str, _Spans]:
+    """Where no number is a target, by kind: titles, document numbers, parentheses, fixed phrases."""
+    phrases = [(m.start(), m.end()) for p in lex.number_phrases for m in re.finditer(re.escape(p.phrase), text)]
+    return {
+        "title": _Spans([m.span() for m in re.finditer(r"《[^《》]*》", text)]),
+        "document_number": _Spans([m.span() for m in re.finditer(DOC_NUMBER_SERIAL, text)]),
+        "parentheses": _Spans(_parenthesised(text)),
+        "phrase": _Spans(phrases),
+    }
+
+
+# ---- what the extractor knows about one number
+
+
+@dataclass
+class Seen:
+    """A number in its context, as the rules see it."""
+
+    text: str  # the document, folded
+    lex: Lexicon
+    excluded: dict[str, _Spans]
+    start: int
+    end: int  # the number with its measure word
+    lo: int  # the section's start
+    c_start: int  # its clause
+    c_end: int
+    unit: str = ""
+    value: float = 0.0
+    not_before: tuple[str, ...] = ()  # words that, right after the measure word, make it part of another word
+    comparator: str = "="
+
+    @property
+    def prev(self) -> str:
+        return self.text[self.start - 1] if self.start > self.lo else ""
+
+    @property
+    def after(self) -> str:
+        return self.text[self.end : self.c_end]
+
+    @property
+    def prefix(self) -> str:
+        return self.text[self.c_start : self.start]
+
+    @property
+    def kind(self) -> str:
+        return self.lex.kind(self.unit) if self.unit else ""
+
+    def inside(self, kind: str) -> bool:
+        return self.start in self.excluded[kind]
+
+    @property
+    def subject_end(self) -> int:
+        """Where the words before the number stop being its subject: before a comparator phrase
+        written right before it (比例不高于20%, 约20个), else at the number."""
+        hit = self.lex.before_at_end_re.search(self.text, self.c_start, self.start)
+        return hit.start() if hit else self.start
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named reason a number is not a target; `applies` decides it from the number's context."""
+
+    name: str
+    why: str
+    applies: Callable[[Seen], bool]
+
+
+def _governing_verb(prefix: str, lex: Lexicon) -> str | None:
+    hits = list(lex.verb_re.finditer(prefix))
+    return hits[-1].group(0) if hits else None
+
+
+IN_TITLE = Rule("in_title", "inside a 《》 title: part of a cited document's name", lambda n: n.inside("title"))
+IN_DOCUMENT_NUMBER = Rule(
+    "in_document_number", "inside a document number (〔2021〕13号)", lambda n: n.inside("document_number")
+)
+IN_PARENTHESES = Rule(
+    "in_parentheses",
+    "inside parentheses: an aside, or the breakdown of a total stated before it",
+    lambda n: n.inside("parentheses"),
+)
+FIXED_PHRASE = Rule(
+    "fixed_phrase",
+    "part of a fixed phrase with a numeral (number_phrases.csv: 四个意识, 一批 …)",
+    lambda n: n.inside("phrase"),
+)
+ORDINAL = Rule("ordinal_or_rank", "an ordinal or a rank (第1名, 前3名)", lambda n: n.prev in ("第", "前"))
+PER_PERIOD = Rule("per_period", "the period of a rate (每3年修订1次: the 1次 is the target)", lambda n: n.prev == "每")
+INSIDE_A_NUMBER = Rule("inside_a_number", "the tail of a longer number", lambda n: n.prev.isdigit() or n.prev == ".")
+
+RULES: tuple[Rule, ...] = (
+    IN_TITLE,
+    IN_DOCUMENT_NUMBER,
+    IN_PARENTHESES,
+    FIXED_PHRASE,
+    ORDINAL,
+    PER_PERIOD,
+    INSIDE_A_NUMBER,
+    Rule(
+        "part_of_word",
+        "the measure word begins another word (多元化, 二元制)",
+        lambda n: bool(n.not_before) and n.after.startswith(n.not_before),
+    ),
+    Rule("calendar_year", "a calendar year (到2025年), not a duration", lambda n: n.unit == "year" and n.value >= 1000),
+    Rule(
+        "relative_deadline",
+        "a relative deadline (3年内), which gives no year",
+        lambda n: n.kind == "duration" and bool(re.match(r"^(?:内|以内)", n.after)),
+    ),
+    Rule(
+        "eligibility",
+        "an eligibility condition on people (具有3年以上企业工作经历)",
+        lambda n: (
+            n.kind == "duration"
+            and (
+                bool(re.search(r"具有|具备", n.prefix))
+                or bool(re.match(r"^[^，。；]{0,8}(?:经历|经验|工龄|教龄)", n.after))
+            )
+        ),
+    ),
+    Rule(
+        "descriptive_duration",
+        "a duration that describes (3年中职教育) rather than one committed to "
+        "(a duration is a target with a comparator, or as a cycle: 5年一周期)",
+        lambda n: n.kind == "duration" and n.comparator == "=" and not re.match(r"^一(?:周期|轮)", n.after),
+    ),
+    Rule(
+        "describing_verb",
+        "counted things governed by a describing verb (支持2所国示范学校): what exists, not a commitment",
+        lambda n: n.kind == "counted" and _governing_verb(n.prefix, n.lex) in n.lex.describe_verbs,
+    ),
+    Rule(
+        "another_bodys_programme",
+        "the size of another body's programme a unit is to join (列入…10所…建设计划)",
+        lambda n: (
+            n.kind == "counted"
+            and bool(_JOIN_PROGRAMME_RE.search(n.prefix))
+            and bool(_PROGRAMME_AFTER_RE.match(n.after))
+        ),
+    ),
+    Rule(
+        "matching_rule",
+        "a matching rule (按照1个专业对接一个产业链)",
+        lambda n: n.kind == "counted" and bool(re.match(r"^[^，。；]{0,12}对接", n.after)),
+    ),
+)
+
+# Numbers written without a measure word (and not part of a candidate): why each is not a target.
+BARE_RULES: tuple[Rule, ...] = (
+    IN_TITLE,
+    IN_DOCUMENT_NUMBER,
+    IN_PARENTHESES,
+    FIXED_PHRASE,
+    Rule("heading_number", "the number of a heading or list item (1．, （2）)", lambda n: _is_heading_number(n)),
+    ORDINAL,
+    PER_PERIOD,
+    INSIDE_A_NUMBER,
+    Rule("date", "part of a date (3月, 2日)", lambda n: bool(re.match(r"^(?:月|日|时)", n.after))),
+    Rule(
+        "no_measure_word",
+        "a number without a measure word, a share or a ratio: nothing says what it counts",
+        lambda n: True,
+    ),
+)
+# Candidates the number readers themselves set aside (before any rule): not a number, not a ratio.
+READER_RULES = (
+    Rule("unreadable_numeral", "numerals that do not make a number (十百)", lambda n: True),
+    Rule("not_a_ratio", "a:b without 比 before it (a time, a score) or with b = 0", lambda n: True),
+)
+ALL_RULES: dict[str, str] = {r.name: r.why for r in (*READER_RULES, *RULES, *BARE_RULES)}  # name → why, in order
+
+
+def _is_heading_number(n: Seen) -> bool:
+    """The number is the marker of the heading or list item its line starts with (numbering's grammar)."""
+    line_start = n.text.rfind("\n", 0, n.start) + 1
+    if n.start - line_start > 1:
+        return False
+    marker = match_marker(n.text[line_start : n.end + 2])
+    return marker is not None and line_start + marker.end >= n.end
+
+
+# ---- reading one document
 
 
 def _bounds(text: str, start: int, end: int, lo: int, hi: int, delims: str, include_end: bool) -> tuple[int, int]:
@@ -194,54 +348,45 @@ def _bounds(text: str, start: int, end: int, lo: int, hi: int, delims: str, incl
     return s, e
 
 
-def _comparator(text: str, clause_start: int, num_start: int, after: str, approx: str | None) -> str:
+def _comparator(text: str, clause_start: int, num_start: int, after: str, approx: str | None, lex: Lexicon) -> str:
     if approx:
-        return ">"
-    for word, comp in AFTER_COMPARATORS:
+        return lex.approximate[approx]
+    for word, comp in lex.after:
         if after.startswith(word):
             return comp
-    before = text[max(clause_start, num_start - 24):num_start]
-    hits = list(_BEFORE_RE.finditer(before))
+    before = text[max(clause_start, num_start - 24) : num_start]
+    hits = list(lex.before_re.finditer(before))
     if hits:
         last = hits[-1]
-        between = _QUANTITY_ITEM.sub("", before[last.end():])
-        if _BETWEEN_OK.match(between):
-            return dict(BEFORE_COMPARATORS)[last.group(0)]
+        between = lex.quantity_item_re.sub("", before[last.end() :])
+        if lex.bridge_re.match(between):
+            return lex.before[last.group(0)]
     return "="
 
 
-def _governing_verb(prefix: str) -> str | None:
-    hits = list(_VERB_RE.finditer(prefix))
-    return hits[-1].group(0) if hits else None
-
-
-def _clean_label(s: str, keep_base: bool = False) -> str:
+def _clean_label(s: str, lex: Lexicon, keep_base: bool = False) -> str:
     """Strip deadlines, adverbs and the verb or comparator next to the number; keep_base keeps a
     final 的 (“企业职工总数的” is the base of a share)."""
-    s = _LEADING_NOISE.sub("", s.lstrip("—-－ "))
-    s = re.sub(r"(?:每[\u4e00-\u9fff]){1,3}$", "", s)  # 每生每年: the unit of a rate, not its object
+    s = lex.leading_noise_re.sub("", s.lstrip("—-－ "))
+    s = re.sub(rf"(?:每[{HAN}]){{1,3}}$", "", s)  # 每生每年: the unit of a rate, not its object
     if keep_base:
-        return _SHARE_TRAILING.sub("", s).strip("、， ")
-    return _TRAILING_NOISE.sub("", s).strip("、，的 ")
+        return lex.share_trailing_re.sub("", s).strip("、， ")
+    return lex.trailing_noise_re.sub("", s).strip("、，的 ")
 
 
-def _post_label(text: str, pos: int, clause_end: int) -> str:
+def _post_label(text: str, pos: int, clause_end: int, lex: Lexicon) -> str:
     s = text[pos:clause_end]
-    s = re.sub(r"^(?:及以上|以上|左右|以下|以内)", "", s).lstrip("的")
+    s = lex.after_start_re.sub("", s).lstrip("的")
     m = re.match(r"(?:[^，。；：（）\n\t]|（[^（），。]{1,2}）)*", s)  # short asides stay: 县（区）级, 专业（群）
     label = m.group(0) if m else ""
     if "”" in label and "“" not in label.split("”")[0]:
         label = label.split("”")[0]  # the number sat inside a quotation: “千亩校园、万名学生”
-    label = re.split(rf"(?:和|与|及|或|、)(?={NUMBER}[余多]?(?:[{COUNT_WORDS}{PERSON_WORDS}次倍亩元年%]|个月))", label)[0]
+    label = lex.next_quantity_re.split(label)[0]
     return label[:30].rstrip("、等")
 
 
-def _year_from(match: re.Match) -> int | None:
-    return parse_year(match.group("y1") or match.group("y2"))
-
-
 def _sentence_year(text: str, s_start: int, s_end: int, pos: int) -> int | None:
-    hits = [(m.start(), _year_from(m)) for m in DEADLINE_RE.finditer(text, s_start, s_end)]
+    hits = [(m.start(), parse_year(m.group("y1") or m.group("y2"))) for m in DEADLINE_RE.finditer(text, s_start, s_end)]
     hits = [(p, y) for p, y in hits if y]
     before = [y for p, y in hits if p < pos]
     if before:
@@ -254,134 +399,206 @@ def _task_year(deadline: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _quantities(text: str, lo: int, hi: int):
-    """Every candidate number in text[lo:hi]: (start, end, value, value_max, unit, measure, approx)."""
-    for m in QUANTITY_RE.finditer(text, lo, hi):
+@dataclass(frozen=True)
+class Quantity:
+    start: int
+    end: int
+    value: float | None
+    value_max: float | None
+    unit: str
+    measure_word: str  # as printed; empty for a sign (%) or a ratio
+    approx: str | None
+    not_before: tuple[str, ...] = ()
+    problem: str = ""  # the reader rule that sets it aside, if any
+
+
+def quantities(text: str, lo: int, hi: int, lex: Lexicon):
+    """Every candidate number in text[lo:hi] — counts, shares, ratios — including those the readers
+    cannot take (`problem` names why)."""
+    for m in lex.quantity_re.finditer(text, lo, hi):
         value = parse_number(m.group("num"))
         value_max = parse_number(m.group("num2")) if m.group("num2") else None
-        if value is None:
-            continue
-        unit = UNIT_OF_MEASURE[m.group("measure")]
-        yield m.start(), m.end(), value, value_max, unit, m.group("measure"), m.group("approx")
+        word = lex.unit_of(m.group("measure"))
+        yield Quantity(
+            m.start(),
+            m.end(),
+            value,
+            value_max,
+            word.unit,
+            "" if word.symbol else word.word,
+            m.group("approx"),
+            word.not_before,
+            "" if value is not None else "unreadable_numeral",
+        )
     for m in PERCENT_WORD_RE.finditer(text, lo, hi):
         value = parse_percent(m.group(0))
-        if value is not None:
-            yield m.start(), m.end(), value, None, "percent", "%", None
+        yield Quantity(
+            m.start(),
+            m.end(),
+            value,
+            None,
+            "percent",
+            "",
+            None,
+            problem="" if value is not None else "unreadable_numeral",
+        )
     for m in RATIO_RE.finditer(text, lo, hi):
-        if "比" in text[max(lo, m.start() - 8):m.start()]:
-            a, b = int(m.group("a")), int(m.group("b"))
-            if b:
-                yield m.start(), m.end(), round(a / b, 4), None, "ratio", ":", None
+        a, b = int(m.group("a")), int(m.group("b"))
+        ok = "比" in text[max(lo, m.start() - 8) : m.start()] and b
+        yield Quantity(
+            m.start(),
+            m.end(),
+            round(a / b, 4) if ok else None,
+            None,
+            "ratio",
+            "",
+            None,
+            problem="" if ok else "not_a_ratio",
+        )
 
 
-def extract_mentions(cleaned: str, sections: list[Section], task_deadlines: dict[str, str],
-                     doc_id: str) -> list[Mention]:
+def extract(
+    cleaned: str, sections: list[Section], task_deadlines: dict[str, str], doc_id: str, lex: Lexicon | None = None
+) -> Extraction:
+    """A document's targets (mentions merged) and the numbers set aside, each with its rule."""
+    lex = lex or lexicon()
     text = fold(cleaned)
-    excluded = _Spans(_excluded_spans(text))
+    excluded = excluded_spans(text, lex)
     mentions: list[Mention] = []
+    rejected: dict[tuple[int, int], Rejected] = {}
     for sec in sections:
         lo, hi = sec.heading_start, sec.char_end
-        for start, end, value, value_max, unit, measure, approx in _quantities(text, lo, hi):
-            if start in excluded:
-                continue
-            line_start = text.rfind("\n", 0, start) + 1
-            c_start, c_end = _bounds(text, start, end, max(lo, line_start), hi, CLAUSE_ENDS, False)
+        covered: list[tuple[int, int]] = []
+
+        def reject(
+            start: int, end: int, rule: str, line_start: int, sec: Section = sec, lo: int = lo, hi: int = hi
+        ) -> None:
             s_start, s_end = _bounds(text, start, end, max(lo, line_start), hi, SENTENCE_ENDS, True)
-            prev = text[start - 1] if start > lo else ""
-            after = text[end:c_end]
-            prefix = text[c_start:start]
-            if prev and (prev in "第前每" or prev.isdigit() or prev == "."):
+            rejected.setdefault((start, end), Rejected(doc_id, sec.section_id, start, end, s_start, s_end, rule))
+
+        for q in quantities(text, lo, hi, lex):
+            covered.append((q.start, q.end))
+            line_start = text.rfind("\n", 0, q.start) + 1
+            if q.problem:
+                reject(q.start, q.end, q.problem, line_start)
                 continue
-            if unit == "year" and value >= 1000:
-                continue  # a date or deadline year, not a duration
-            comparator = _comparator(text, c_start, start, after, approx)
-            if unit in DURATION_UNITS:
-                if re.match(r"^(?:内|以内)", after) or re.search(r"具有|具备", prefix) or \
-                        re.match(r"^[^，。；]{0,8}(?:经历|经验|工龄|教龄)", after):
-                    continue  # a relative deadline or an eligibility condition
-                if comparator == "=" and not re.match(r"^一(?:周期|轮)", after):
-                    continue  # a duration that describes, not one that is committed to
-            if unit in ("count", "person"):
-                verb = _governing_verb(prefix)
-                if verb in DESCRIBE_VERBS:
-                    continue
-                if _JOIN_PROGRAMME_RE.search(prefix) and _PROGRAMME_AFTER_RE.match(after):
-                    continue
-                if re.match(r"^[^，。；]{0,12}对接", after):
-                    continue
-            if unit == "yuan" and re.match(r"^(?:化|制|结构)", after):
+            c_start, c_end = _bounds(text, q.start, q.end, max(lo, line_start), hi, CLAUSE_ENDS, False)
+            seen = Seen(text, lex, excluded, q.start, q.end, lo, c_start, c_end, q.unit, q.value, q.not_before)
+            seen.comparator = _comparator(text, c_start, q.start, seen.after, q.approx, lex)
+            rule = next((r.name for r in RULES if r.applies(seen)), None)
+            if rule:
+                reject(q.start, q.end, rule, line_start)
                 continue
-            if unit == "percent" and re.match(r"^[\u4e00-\u9fff]{1,6}内", after):
-                comparator = "<="
-
-            labels = _labels(text, unit, c_start, c_end, start, end, prev, post_from=end + _after_len(after))
-            forward, around = _contexts(text, s_start, s_end, c_start, start, end)
-            for part, label in enumerate(labels):
-                strong = unit in ("count", "person") and len(core_label(label)) >= 2
-                metric = match_metric(unit, label) if strong else match_metric(unit, label, forward, around)
-                level_m = LEVEL_RE.search(label)
-                mentions.append(Mention(
-                    doc_id=doc_id, section_id=sec.section_id, value=value, value_max=value_max, unit=unit,
-                    measure_word="" if measure in ("%", ":") else measure, comparator=comparator,
-                    label=_original(cleaned, text, label, c_start, c_end),
-                    level=level_m.group(0) if level_m else "", metric=metric,
-                    metric_id=metric.id if metric else derived_metric_id(label),
-                    value_start=start, value_end=end + _after_len(after), char_start=s_start, char_end=s_end,
-                    part=part,
-                ))
-                _attach_year(mentions[-1], text, sec, task_deadlines, line_start, s_start, s_end, start)
-    return sorted(mentions, key=lambda m: (m.value_start, m.part))
+            _add_mentions(mentions, seen, q, cleaned, sec, task_deadlines, doc_id, line_start)
+        for m in BARE_NUMBER_RE.finditer(text, lo, hi):
+            if any(s <= m.start() < e for s, e in covered):
+                continue
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            c_start, c_end = _bounds(text, m.start(), m.end(), max(lo, line_start), hi, CLAUSE_ENDS, False)
+            seen = Seen(text, lex, excluded, m.start(), m.end(), lo, c_start, c_end)
+            reject(m.start(), m.end(), next(r.name for r in BARE_RULES if r.applies(seen)), line_start)
+    mentions.sort(key=lambda m: (m.value_start, m.part))
+    return Extraction(merge_mentions(mentions), sorted(rejected.values(), key=lambda r: (r.value_start, r.value_end)))
 
 
-def _labels(text: str, unit: str, c_start: int, c_end: int, start: int, end: int, prev: str,
-            post_from: int) -> list[str]:
+def _add_mentions(
+    mentions: list[Mention],
+    n: Seen,
+    q: Quantity,
+    cleaned: str,
+    sec: Section,
+    task_deadlines: dict[str, str],
+    doc_id: str,
+    line_start: int,
+) -> None:
+    """The mentions of one kept number: one per object it counts (各3个 for two objects: two)."""
+    text, lex, unit = n.text, n.lex, n.unit
+    if n.kind == "share" and re.match(rf"^[{HAN}]{{1,6}}内", n.after):
+        n.comparator = "<="  # 15%编制员额内: a ceiling
+    s_start, s_end = _bounds(text, n.start, n.end, max(n.lo, line_start), sec.char_end, SENTENCE_ENDS, True)
+    after_len = _after_len(n.after, lex)
+    labels = _labels(text, n, post_from=n.end + after_len)
+    forward, around = _contexts(text, s_start, s_end, n.c_start, n.start, n.end, lex)
+    for part, label in enumerate(labels):
+        strong = n.kind == "counted" and len(core_label(label)) >= 2
+        metric = match_metric(unit, label) if strong else match_metric(unit, label, forward, around)
+        level_m = LEVEL_RE.search(label)
+        mention = Mention(
+            doc_id=doc_id,
+            section_id=sec.section_id,
+            value=q.value,
+            value_max=q.value_max,
+            unit=unit,
+            measure_word=q.measure_word,
+            comparator=n.comparator,
+            label=_original(cleaned, text, label, n.c_start, n.c_end),
+            level=level_m.group(0) if level_m else "",
+            metric=metric,
+            metric_id=metric.id if metric else derived_metric_id(label),
+            value_start=n.start,
+            value_end=n.end + after_len,
+            char_start=s_start,
+            char_end=s_end,
+            part=part,
+        )
+        _attach_year(mention, text, sec, task_deadlines, line_start, s_start, s_end, n.start)
+        mentions.append(mention)
+
+
+def _labels(text: str, n: Seen, post_from: int) -> list[str]:
     """The object of a number, as written: usually after the measure word (5个市级专业教学资源库),
     before the number when it ends the clause (技能大师工作室5个), the subject for a share
     (“双师型”教师比例达到50%), and one label per object for 各 (案例和示范课各3个)."""
-    post = _post_label(text, post_from, c_end)
-    pre = _clean_label(text[c_start:start])
-    if unit in ("count", "person", "person_times", "mu"):
-        gov = _governing_verb(pre)
+    lex, c_start, c_end, start = n.lex, n.c_start, n.c_end, n.subject_end
+    post = _post_label(text, post_from, c_end, lex)
+    pre = _clean_label(text[c_start:start], lex)
+    if n.kind in ("counted", "quantity"):
+        gov = _governing_verb(pre, lex)
         if gov:
-            after_last = _clean_label(pre[pre.rfind(gov) + len(gov):])
-            first = _VERB_RE.search(pre)
-            pre = after_last or (first and _clean_label(pre[first.end():])) or pre
-        if prev == "各":
+            after_last = _clean_label(pre[pre.rfind(gov) + len(gov) :], lex)
+            first = lex.verb_re.search(pre)
+            pre = after_last or (first and _clean_label(pre[first.end() :], lex)) or pre
+        if n.prev == "各":
             parts = [p for p in re.split(r"和|与|、", pre) if p]
             if len(parts) > 1:
                 return parts
         if core_label(post):
             return [post]
         if post:  # “2个自治区级、8个市级产教融合企业”: the level is ours, the object is the next item's
-            nxt = re.match(rf"、{NUMBER}[{COUNT_WORDS}{PERSON_WORDS}]", text[post_from + len(post):c_end])
+            nxt = re.match(rf"、{NUMBER}(?:{lex.counted_measure})", text[post_from + len(post) : c_end])
             if nxt:
-                tail = _post_label(text, post_from + len(post) + nxt.end(), c_end)
+                tail = _post_label(text, post_from + len(post) + nxt.end(), c_end, lex)
                 return [post + LEVEL_RE.sub("", tail)]
-        return [pre or post or _clean_label(text[c_start:start])]
-    if unit in DURATION_UNITS:
+        return [pre or post or _clean_label(text[c_start:start], lex)]
+    if n.kind == "duration":
         post = re.sub(r"^一(?:周期|轮)的?", "", post)
         return [post or pre]
-    if unit == "times":
-        return [post or _clean_label(re.split(r"[并和、]", pre)[-1]) or pre]
+    if n.kind == "frequency":
+        return [post or _clean_label(re.split(r"[并和、]", pre)[-1], lex) or pre]
     # shares, amounts, ratios, multiples: the subject, with what follows when it ends in a base (总数的)
-    pre = _clean_label(text[c_start:start], keep_base=True)
+    pre = _clean_label(text[c_start:start], lex, keep_base=True)
     pre = re.sub(r"^(?:按照规定|按规定|按照|按|对于|对|给予|可按|可)+", "", pre)
-    pre = re.sub(rf"^(?:{_BEFORE_RE.pattern})", "", pre)
+    pre = re.sub(rf"^(?:{lex.before_re.pattern})", "", pre)
     pre = re.sub(r"(?:市财政|财政)?给予$", "", pre)
-    if post and not re.fullmatch(r"的?(?:规定|目标任务|目标|任务|政策|要求|比例|标准)", post) and \
-            (pre.endswith("的") or unit == "yuan" and len(core_label(post)) >= 2):
+    if (
+        post
+        and not re.fullmatch(r"的?(?:规定|目标任务|目标|任务|政策|要求|比例|标准)", post)
+        and (pre.endswith("的") or n.kind == "amount" and len(core_label(post)) >= 2)
+    ):
         return [f"{pre}…{post}"]
     return [pre or post]
 
 
-def _contexts(text: str, s_start: int, s_end: int, c_start: int, start: int, end: int) -> tuple[str, str]:
+def _contexts(text: str, s_start: int, s_end: int, c_start: int, start: int, end: int, lex: Lexicon) -> tuple[str, str]:
     """The words that belong to a number, narrow then wide: from its clause forward to the clause
     before the next number, then back to the previous number as well (so “实现50%以上的目标任务”
     finds the “双师型”教师…比例 of the clause before it). Semicolons bound both."""
     lo = max(text.rfind("；", s_start, start) + 1, s_start)
     hi_semi = text.find("；", end, s_end)
     hi = hi_semi if hi_semi >= 0 else s_end
-    others = [(s, e) for s, e, *_ in _quantities(text, lo, hi) if (s, e) != (start, end)]
+    others = [
+        (q.start, q.end) for q in quantities(text, lo, hi, lex) if not q.problem and (q.start, q.end) != (start, end)
+    ]
     seg_start = max([e for s, e in others if e <= start] + [lo])
     following = [s for s, e in others if s >= end]
     seg_end = hi
@@ -395,18 +612,26 @@ def _contexts(text: str, s_start: int, s_end: int, c_start: int, start: int, end
 def _original(cleaned: str, folded: str, label: str, lo: int, hi: int) -> str:
     """The label as printed (traditional characters kept): find the folded label in the clause."""
     i = folded.find(label, lo, hi + 40)
-    return cleaned[i:i + len(label)] if i >= 0 else label
+    return cleaned[i : i + len(label)] if i >= 0 else label
 
 
-def _after_len(after: str) -> int:
-    for word, _ in AFTER_COMPARATORS:
+def _after_len(after: str, lex: Lexicon) -> int:
+    for word, _ in lex.after:
         if after.startswith(word):
             return len(word)
     return 0
 
 
-def _attach_year(m: Mention, text: str, sec: Section, task_deadlines: dict[str, str],
-                 line_start: int, s_start: int, s_end: int, pos: int) -> None:
+def _attach_year(
+    m: Mention,
+    text: str,
+    sec: Section,
+    task_deadlines: dict[str, str],
+    line_start: int,
+    s_start: int,
+    s_end: int,
+    pos: int,
+) -> None:
     year = _sentence_year(text, s_start, s_end, pos)
     if year:
         m.year, m.year_source = year, "sentence"
@@ -418,6 +643,9 @@ def _attach_year(m: Mention, text: str, sec: Section, task_deadlines: dict[str, 
     year = _task_year(task_deadlines.get(sec.section_id, ""))
     if year:
         m.year, m.year_source = year, "task"
+
+
+# ---- restatements
 
 
 def _same_target(t: Target, m: Mention, sections: set[str], metric: Metric | None) -> bool:
@@ -455,6 +683,107 @@ def merge_mentions(mentions: list[Mention]) -> list[Target]:
     return targets
 
 
-def extract_targets(cleaned: str, sections: list[Section], task_deadlines: dict[str, str],
-                    doc_id: str) -> list[Target]:
-    return merge_mentions(extract_mentions(cleaned, sections, task_deadlines, doc_id))
+def extract_targets(
+    cleaned: str, sections: list[Section], task_deadlines: dict[str, str], doc_id: str, lex: Lexicon | None = None
+) -> list[Target]:
+    return extract(cleaned, sections, task_deadlines, doc_id, lex).targets
+
+
+# ---- the tables
+
+
+def _statement(m: Mention, text: str) -> dict:
+    """The columns that place a statement: its sentence and its value as printed."""
+    return {
+        "char_start": m.char_start,
+        "char_end": m.char_end,
+        "source_text": text[m.char_start : m.char_end],
+        "value_start": m.value_start,
+        "value_end": m.value_end,
+        "value_text": text[m.value_start : m.value_end],
+    }
+
+
+def targets_frame(docs) -> pd.DataFrame:
+    """The targets table's rows: `docs` are (city, cleaned text, targets) per document."""
+    from .schemas import TARGETS
+
+    rows = []
+    for city, text, targets in docs:
+        for t in targets:
+            p = t.primary
+            year, year_source = t.year
+            metric = t.metric
+            rows.append(
+                {
+                    "target_id": t.target_id,
+                    "metric": t.metric_id,
+                    "city": city,
+                    "value": p.value,
+                    "year": year,
+                    "value_max": p.value_max,
+                    "unit": p.unit,
+                    "measure_word": p.measure_word,
+                    "comparator": p.comparator,
+                    "metric_zh": metric.zh if metric else derived_metric_zh(p.label),
+                    "metric_en": metric.en if metric else "",
+                    "theme": theme_of(metric, p.label, text[p.char_start : p.char_end]).id,
+                    "label": p.label,
+                    "level": p.level,
+                    "year_source": year_source,
+                    "doc_id": p.doc_id,
+                    "section_id": p.section_id,
+                    **_statement(p, text),
+                    "mentions": len(t.mentions),
+                }
+            )
+    return pd.DataFrame(rows, columns=TARGETS.columns).astype({"year": "Int64", "value_max": float})
+
+
+def target_mentions_frame(docs) -> pd.DataFrame:
+    """The target_mentions table's rows: `docs` are (city, cleaned text, targets) per document."""
+    from .schemas import TARGET_MENTIONS
+
+    rows = [
+        {
+            "target_id": t.target_id,
+            "doc_id": m.doc_id,
+            "city": city,
+            "section_id": m.section_id,
+            "value": m.value,
+            "value_max": m.value_max,
+            "unit": m.unit,
+            "comparator": m.comparator,
+            "year": m.year,
+            "year_source": m.year_source,
+            **_statement(m, text),
+            "is_primary": m is t.primary,
+        }
+        for city, text, targets in docs
+        for t in targets
+        for m in t.mentions
+    ]
+    return pd.DataFrame(rows, columns=TARGET_MENTIONS.columns).astype({"year": "Int64", "value_max": float})
+
+
+def rejected_numbers_frame(docs) -> pd.DataFrame:
+    """The rejected_numbers table's rows: `docs` are (city, cleaned text, rejected) per document."""
+    from .schemas import REJECTED_NUMBERS
+
+    rows = [
+        {
+            "doc_id": r.doc_id,
+            "city": city,
+            "section_id": r.section_id,
+            "value_start": r.value_start,
+            "value_end": r.value_end,
+            "value_text": text[r.value_start : r.value_end],
+            "rule": r.rule,
+            "char_start": r.char_start,
+            "char_end": r.char_end,
+            "source_text": text[r.char_start : r.char_end],
+        }
+        for city, text, rejected in docs
+        for r in rejected
+    ]
+    return pd.DataFrame(rows, columns=REJECTED_NUMBERS.columns)

@@ -16,17 +16,18 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import pandas as pd
+
 from .config import PACKAGE_DATA
+from .patterns import HAN, TASK_LABEL, TASK_LABELS
 from .sections import Section
 
-_LINE_LABELS = {"责任单位": "lead", "牵头单位": "lead", "责任部门": "lead", "配合单位": "support",
-                "协办单位": "support", "完成时限": "deadline", "时间节点": "deadline"}
-_LABEL_LINE_RE = re.compile(rf"^({'|'.join(_LINE_LABELS)})[:：](.*)$", re.M)
+_LABEL_LINE_RE = re.compile(rf"^({TASK_LABEL})[:：](.*)$", re.M)
 _CLOSING_RE = re.compile(r"（(责任单位|牵头单位)[:：]([^（）]*)）\s*$")
 _SEPARATORS = re.compile(r"[、，,；;]")
 _CONCATENATED = re.compile(r"(?<=[局委办部院府会心室厅行])(?=[市区县][^\s、，])")
 _JURISDICTION = re.compile(r"^(?:自治区|市|区|县|省|各)")
-_PLACE_LEVEL = re.compile(r"^([\u4e00-\u9fff]{2,4}?)([市县区])")
+_PLACE_LEVEL = re.compile(rf"^([{HAN}]{{2,4}}?)([市县区])")
 _UNIT_END = re.compile(r"[局委办部院府会心室厅行校所站队团社]$")
 _DEADLINE_RE = re.compile(r"(\d{4})\s*年\s*(?:(\d{1,2})\s*月|(底))?")
 _ONGOING_RE = re.compile(r"长期|持续|常态")
@@ -56,8 +57,9 @@ class Task:
 @lru_cache(maxsize=1)
 def departments() -> tuple[Department, ...]:
     with open(PACKAGE_DATA / "departments.csv", encoding="utf-8", newline="") as f:
-        return tuple(Department(r["key"], r["zh"], r["en"], r["kind"], re.compile(r["pattern"]))
-                     for r in csv.DictReader(f))
+        return tuple(
+            Department(r["key"], r["zh"], r["en"], r["kind"], re.compile(r["pattern"])) for r in csv.DictReader(f)
+        )
 
 
 def department_of(unit: str) -> Department | None:
@@ -65,7 +67,7 @@ def department_of(unit: str) -> Department | None:
     candidates = [unit, _JURISDICTION.sub("", unit)]
     m = _PLACE_LEVEL.match(unit)
     if m:
-        candidates.append(unit[m.end():])
+        candidates.append(unit[m.end() :])
     for candidate in candidates:
         for dept in departments():
             if dept.pattern.match(candidate):
@@ -88,12 +90,15 @@ def split_units(text: str) -> list[str]:
         elif not _UNIT_END.search(item) and len(item) <= 4:
             m = _PLACE_LEVEL.match(nxt)
             if m:
-                items[i] = item + nxt[len(m.group(1)):]
+                items[i] = item + nxt[len(m.group(1)) :]
     # “市发展改革委、财政局”: a bare department takes the jurisdiction of the unit before it.
     for i in range(1, len(items)):
         item, level = items[i], items[i - 1][:1]
-        if level in ("市", "区", "县") and not _JURISDICTION.match(item) and any(
-                d.kind == "bureau" and d.pattern.match(item) for d in departments()):
+        if (
+            level in ("市", "区", "县")
+            and not _JURISDICTION.match(item)
+            and any(d.kind == "bureau" and d.pattern.match(item) for d in departments())
+        ):
             items[i] = level + item
     seen: dict[str, None] = {}
     for item in items:
@@ -119,7 +124,7 @@ def extract_tasks(cleaned: str, sections: list[Section]) -> list[Task]:
             fields: dict[str, list[str]] = {"lead": [], "support": [], "deadline": []}
             spans = []
             for header, (cell, start) in sec.cells.items():
-                role = next((r for label, r in _LINE_LABELS.items() if label[:2] in header), None)
+                role = next((r for label, r in TASK_LABELS.items() if label[:2] in header), None)
                 if role is None and re.search(r"部门|单位", header):
                     role = "lead"
                 if role is None and re.search(r"时限|时间", header):
@@ -132,7 +137,7 @@ def extract_tasks(cleaned: str, sections: list[Section]) -> list[Task]:
             fields = {"lead": [], "support": [], "deadline": []}
             spans = []
             for m in _LABEL_LINE_RE.finditer(body):
-                fields[_LINE_LABELS[m.group(1)]].append(m.group(2))
+                fields[TASK_LABELS[m.group(1)]].append(m.group(2))
                 spans.append((sec.char_start + m.start(), sec.char_start + m.end()))
             closing = _CLOSING_RE.search(body)
             if closing and not fields["lead"]:
@@ -143,28 +148,54 @@ def extract_tasks(cleaned: str, sections: list[Section]) -> list[Task]:
         if not fields["lead"]:
             continue
         deadline_text = "；".join(fields["deadline"])
-        tasks.append(Task(
-            section_id=sec.section_id,
-            doc_id=sec.doc_id,
-            lead_units=[u for text in fields["lead"] for u in split_units(text)],
-            support_units=[u for text in fields["support"] for u in split_units(text)],
-            deadline=parse_deadline(deadline_text) if deadline_text else "",
-            deadline_text=deadline_text,
-            char_start=min(s for s, _ in spans),
-            char_end=max(e for _, e in spans),
-        ))
+        tasks.append(
+            Task(
+                section_id=sec.section_id,
+                doc_id=sec.doc_id,
+                lead_units=[u for text in fields["lead"] for u in split_units(text)],
+                support_units=[u for text in fields["support"] for u in split_units(text)],
+                deadline=parse_deadline(deadline_text) if deadline_text else "",
+                deadline_text=deadline_text,
+                char_start=min(s for s, _ in spans),
+                char_end=max(e for _, e in spans),
+            )
+        )
     return tasks
 
 
-def department_load(tasks) -> "pd.DataFrame":
+def department_load(tasks: pd.DataFrame) -> pd.DataFrame:
     """Tasks per catalogue department (responsible and supporting), for a tasks table."""
-    import pandas as pd
-
     counts: dict[tuple[str, str, str], list[int]] = {}
     for row in tasks.itertuples():
         for role, units in ((0, row.lead_units), (1, row.support_units)):
             for unit in dict.fromkeys(department_of(u) or u for u in units):
-                key = (unit.key, unit.zh, unit.en) if isinstance(unit, Department) else (unit, unit, "(not in the catalogue)")
+                key = (
+                    (unit.key, unit.zh, unit.en)
+                    if isinstance(unit, Department)
+                    else (unit, unit, "(not in the catalogue)")
+                )
                 counts.setdefault(key, [0, 0])[role] += 1
     rows = [(k, zh, en, lead, support) for (k, zh, en), (lead, support) in counts.items()]
     return pd.DataFrame(rows, columns=["department", "department_zh", "department_en", "lead", "support"])
+
+
+def tasks_frame(docs) -> pd.DataFrame:
+    """The tasks table's rows: `docs` are (city, tasks) per document."""
+    from .schemas import TASKS
+
+    rows = [
+        {
+            "section_id": t.section_id,
+            "doc_id": t.doc_id,
+            "city": city,
+            "lead_units": t.lead_units,
+            "support_units": t.support_units,
+            "deadline": t.deadline,
+            "deadline_text": t.deadline_text,
+            "char_start": t.char_start,
+            "char_end": t.char_end,
+        }
+        for city, tasks in docs
+        for t in tasks
+    ]
+    return pd.DataFrame(rows, columns=TASKS.columns)

@@ -29,18 +29,22 @@ from pathlib import Path
 
 from .clean import fold
 from .config import PACKAGE_DATA
+from .patterns import CN_NUMERAL_CHARS, HAN
 from .workers import default_workers, map_ordered
 
 DICT_FILE = PACKAGE_DATA / "jieba_dict.txt"
 STOPWORDS_FILE = PACKAGE_DATA / "stopwords.txt"
-_KEEP = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]")
-_NUMBERISH = re.compile(r"^[\d.%+\-～—〇零一二两三四五六七八九十百千万亿]+$")
+_KEEP = re.compile(f"[{HAN}A-Za-z]")
+_NUMBERISH = re.compile(rf"^[\d.%+\-～—{CN_NUMERAL_CHARS}]+$")
 PARALLEL_MIN_CHARS = 400_000  # below this, starting worker processes costs more than it saves
 
 
 def _read_lines(path: Path) -> list[str]:
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")]
+    return [
+        line.strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -128,8 +132,7 @@ NAME_TAGS = ("ns", "nr", "nrt", "nrfg")  # jieba's tags for place and person nam
 def _name_words() -> frozenset[str]:
     """The words jieba's dictionary tags as place or person names (read straight from the
     dictionary, without loading it into a tokenizer or jieba.posseg's tag table: seconds)."""
-    words = re.findall(rb"^(\S+) \d+ (?:" + "|".join(NAME_TAGS).encode() + rb")\r?$",
-                       _jieba_dictionary(), re.M)
+    words = re.findall(rb"^(\S+) \d+ (?:" + "|".join(NAME_TAGS).encode() + rb")\r?$", _jieba_dictionary(), re.M)
     return frozenset(w.decode("utf-8") for w in words) - set(dictionary_terms())
 
 
@@ -178,16 +181,17 @@ class TokenCache:
             known: dict[str, list[str]] = {}
             unique = sorted(set(keys))
             for lo in range(0, len(unique), 500):
-                chunk = unique[lo:lo + 500]
+                chunk = unique[lo : lo + 500]
                 rows = db.execute(f"SELECT key, tokens FROM tokens WHERE key IN ({','.join('?' * len(chunk))})", chunk)
                 known.update((k, v.split()) for k, v in rows)
             todo: dict[str, str] = {}  # key → text, each new text once
-            for k, text in zip(keys, texts):
+            for k, text in zip(keys, texts, strict=True):
                 if k not in known:
                     todo.setdefault(k, text)
-            fresh = dict(zip(todo, tokenize_many(list(todo.values()), workers)))
-            db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)",
-                           [(k, " ".join(toks)) for k, toks in fresh.items()])
+            fresh = dict(zip(todo, tokenize_many(list(todo.values()), workers), strict=True))
+            db.executemany(
+                "INSERT OR REPLACE INTO tokens VALUES (?, ?)", [(k, " ".join(toks)) for k, toks in fresh.items()]
+            )
             known.update(fresh)
         return [list(known[k]) for k in keys]
 

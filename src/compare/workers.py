@@ -9,8 +9,9 @@ Results come back in input order, so the output does not depend on the number of
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -21,8 +22,9 @@ def default_workers(size: int, threshold: int) -> int:
     return (os.cpu_count() or 1) if size >= threshold else 1
 
 
-def map_ordered(fn: Callable[..., R], items: Iterable[T], workers: int, initializer=None,
-                initargs: tuple = ()) -> list[R]:
+def map_ordered(
+    fn: Callable[..., R], items: Iterable[T], workers: int, initializer=None, initargs: tuple = ()
+) -> list[R]:
     """`fn` over `items`, results in input order. `initializer(*initargs)` runs once per worker (or
     once here): the place for large shared inputs, which are then sent once, not with every item."""
     items = list(items)

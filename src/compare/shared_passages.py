@@ -1,4 +1,5 @@
-"""Two documents' texts → the passages they share word for word or nearly (text reuse).
+"""Cleaned texts → the shared_passages table: the passages two documents share word for word or
+nearly (text reuse).
 
 Input: each document's cleaned text and the spans to compare (section bodies, without task
 assignments). Output: the ``shared_passages`` table. As in the Legislative Influence
@@ -11,15 +12,14 @@ longer side) reaches ``min_similarity``. Offsets point into the cleaned texts.
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
 import numpy as np
 import pandas as pd
 
 from .clean import fold
+from .patterns import is_text_char, text_mask
 
 SHINGLE = 8  # characters per shingle: long enough that common phrases (职业教育) do not seed matches
 MIN_CHARS = 15
@@ -29,21 +29,12 @@ MAX_OCCURRENCES = 20  # a shingle this frequent in one text is boilerplate, not 
 MAX_DOCUMENTS = 200  # a shingle in more documents than this is everyone's boilerplate: it seeds no pair
 
 
-def _is_text_char(c: str) -> bool:
-    return "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" or c.isascii() and c.isalnum()
-
-
 @dataclass
 class Stream:
     """A document reduced to the characters that count, with each one's offset in the cleaned text."""
+
     chars: str
     offsets: np.ndarray
-
-
-def _text_mask(codes: np.ndarray) -> np.ndarray:
-    """`_is_text_char` for an array of code points."""
-    return (((codes >= 0x4E00) & (codes <= 0x9FFF)) | ((codes >= 0x3400) & (codes <= 0x4DBF)) |
-            ((codes >= 48) & (codes <= 57)) | ((codes >= 65) & (codes <= 90)) | ((codes >= 97) & (codes <= 122)))
 
 
 def make_stream(text: str, spans: list[tuple[int, int]], boundary: str = "\ue000") -> Stream:
@@ -51,7 +42,7 @@ def make_stream(text: str, spans: list[tuple[int, int]], boundary: str = "\ue000
     runs from one section into the next (give each document of a pair a different boundary)."""
     folded = fold(text)
     codes = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32)
-    keep = _text_mask(codes)
+    keep = text_mask(codes)
     pieces, offsets = [], []
     mark = np.asarray([ord(boundary)], dtype=np.uint32)
     for start, end in sorted(spans):
@@ -67,7 +58,7 @@ def make_stream(text: str, spans: list[tuple[int, int]], boundary: str = "\ue000
 def _index(s: str, k: int) -> dict[str, list[int]]:
     idx: dict[str, list[int]] = {}
     for i in range(len(s) - k + 1):
-        idx.setdefault(s[i:i + k], []).append(i)
+        idx.setdefault(s[i : i + k], []).append(i)
     return idx
 
 
@@ -78,7 +69,7 @@ def exact_runs(a: str, b: str, k: int = SHINGLE) -> list[tuple[int, int, int]]:
     runs: list[tuple[int, int, int]] = []
     active: dict[int, tuple[int, int]] = {}  # diagonal → (start in a, start in b)
     for i in range(len(a) - k + 1):
-        shingle = a[i:i + k]
+        shingle = a[i : i + k]
         js = index_b.get(shingle, ())
         if len(js) > MAX_OCCURRENCES or len(counts_a[shingle]) > MAX_OCCURRENCES:
             js = ()
@@ -91,7 +82,7 @@ def exact_runs(a: str, b: str, k: int = SHINGLE) -> list[tuple[int, int, int]]:
                 runs.append((sa, sb, i - 1 - sa + k))
         active = current
     end = len(a) - k + 1
-    for d, (sa, sb) in active.items():
+    for sa, sb in active.values():
         runs.append((sa, sb, end - 1 - sa + k))
     return sorted(runs)
 
@@ -110,7 +101,7 @@ class Passage:
 
 
 def _crosses(s: str, lo: int, hi: int) -> bool:
-    return any(not _is_text_char(c) for c in s[lo:hi])
+    return any(not is_text_char(c) for c in s[lo:hi])
 
 
 def chain(runs: list[tuple[int, int, int]], a: str, b: str, max_gap: int = MAX_GAP) -> list[Passage]:
@@ -119,8 +110,12 @@ def chain(runs: list[tuple[int, int, int]], a: str, b: str, max_gap: int = MAX_G
     for sa, sb, n in runs:
         for p in reversed(passages[-8:]):
             ga, gb = sa - p.a_end, sb - p.b_end
-            if -SHINGLE < ga <= max_gap and -SHINGLE < gb <= max_gap and \
-                    not _crosses(a, p.a_end, sa) and not _crosses(b, p.b_end, sb):
+            if (
+                -SHINGLE < ga <= max_gap
+                and -SHINGLE < gb <= max_gap
+                and not _crosses(a, p.a_end, sa)
+                and not _crosses(b, p.b_end, sb)
+            ):
                 p.shared += n - max(0, -min(ga, gb))
                 p.a_end, p.b_end = max(p.a_end, sa + n), max(p.b_end, sb + n)
                 break
@@ -129,21 +124,40 @@ def chain(runs: list[tuple[int, int, int]], a: str, b: str, max_gap: int = MAX_G
     return passages
 
 
-def _passages(runs: list[tuple[int, int, int]], a: Stream, b: Stream, min_chars: int,
-              min_similarity: float) -> list[tuple[int, int, int, int, int, float]]:
+def _passages(
+    runs: list[tuple[int, int, int]], a: Stream, b: Stream, min_chars: int, min_similarity: float
+) -> list[tuple[int, int, int, int, int, float]]:
     kept = [p for p in chain(runs, a.chars, b.chars) if p.shared >= min_chars and p.similarity >= min_similarity]
     # A passage inside a longer one on both sides adds nothing.
-    kept = [p for p in kept if not any(q is not p and q.a_start <= p.a_start and p.a_end <= q.a_end and
-                                       q.b_start <= p.b_start and p.b_end <= q.b_end and
-                                       (q.a_end - q.a_start, q.b_end - q.b_start) != (p.a_end - p.a_start, p.b_end - p.b_start)
-                                       for q in kept)]
-    return [(int(a.offsets[p.a_start]), int(a.offsets[p.a_end - 1]) + 1,
-             int(b.offsets[p.b_start]), int(b.offsets[p.b_end - 1]) + 1, p.shared, round(p.similarity, 4))
-            for p in kept]
+    kept = [
+        p
+        for p in kept
+        if not any(
+            q is not p
+            and q.a_start <= p.a_start
+            and p.a_end <= q.a_end
+            and q.b_start <= p.b_start
+            and p.b_end <= q.b_end
+            and (q.a_end - q.a_start, q.b_end - q.b_start) != (p.a_end - p.a_start, p.b_end - p.b_start)
+            for q in kept
+        )
+    ]
+    return [
+        (
+            int(a.offsets[p.a_start]),
+            int(a.offsets[p.a_end - 1]) + 1,
+            int(b.offsets[p.b_start]),
+            int(b.offsets[p.b_end - 1]) + 1,
+            p.shared,
+            round(p.similarity, 4),
+        )
+        for p in kept
+    ]
 
 
-def shared_passages(a: Stream, b: Stream, min_chars: int = MIN_CHARS,
-                    min_similarity: float = MIN_SIMILARITY) -> list[tuple[int, int, int, int, int, float]]:
+def shared_passages(
+    a: Stream, b: Stream, min_chars: int = MIN_CHARS, min_similarity: float = MIN_SIMILARITY
+) -> list[tuple[int, int, int, int, int, float]]:
     """(start_a, end_a, start_b, end_b, shared characters, similarity) of one pair, offsets in the cleaned texts."""
     return _passages(exact_runs(a.chars, b.chars), a, b, min_chars, min_similarity)
 
@@ -163,17 +177,18 @@ def shingle_hashes(chars: str, k: int = SHINGLE) -> tuple[np.ndarray, np.ndarray
     h = np.zeros(n, np.uint64)
     with np.errstate(over="ignore"):
         for j in range(k):
-            h = h * _PRIME + codes[j:j + n]
-    inside = np.r_[0, np.cumsum(_text_mask(codes))]
-    pos = np.flatnonzero(inside[k:k + n] - inside[:n] == k)  # every character of the shingle is text
+            h = h * _PRIME + codes[j : j + n]
+    inside = np.r_[0, np.cumsum(text_mask(codes))]
+    pos = np.flatnonzero(inside[k : k + n] - inside[:n] == k)  # every character of the shingle is text
     h = h[pos]
     _, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)
     keep = counts[inverse] <= MAX_OCCURRENCES
     return h[keep], pos[keep]
 
 
-def indexed_runs(streams: list[Stream], k: int = SHINGLE,
-                 max_docs: int = MAX_DOCUMENTS) -> dict[tuple[int, int], list[tuple[int, int, int]]]:
+def indexed_runs(
+    streams: list[Stream], k: int = SHINGLE, max_docs: int = MAX_DOCUMENTS
+) -> dict[tuple[int, int], list[tuple[int, int, int]]]:
     """Exact runs of shared shingles for every pair of streams that shares any, from one index of
     the whole corpus (no pair is compared that shares nothing): {(i, j): [(start in i, start in j,
     length), …]} with i < j — for each pair the same runs as ``exact_runs``. A shingle found in
@@ -196,15 +211,15 @@ def indexed_runs(streams: list[Stream], k: int = SHINGLE,
     member = np.repeat(useful, sizes)
     rank = np.arange(len(H)) - np.repeat(starts, sizes)  # position within the group
     later = np.where(member, np.repeat(sizes, sizes) - 1 - rank, 0)  # members after this one in its group
-    I = np.repeat(np.arange(len(H)), later)
-    J = I + 1 + (np.arange(len(I)) - np.repeat(np.cumsum(later) - later, later))
-    cross = D[I] != D[J]
-    I, J = I[cross], J[cross]
-    if not len(I):
+    ia = np.repeat(np.arange(len(H)), later)
+    ib = ia + 1 + (np.arange(len(ia)) - np.repeat(np.cumsum(later) - later, later))
+    cross = D[ia] != D[ib]
+    ia, ib = ia[cross], ib[cross]
+    if not len(ia):
         return {}
-    pair = D[I] * n + D[J]  # sorted by document within a group, so the first is the earlier
+    pair = D[ia] * n + D[ib]  # sorted by document within a group, so the first is the earlier
     # Matches by pair, diagonal, position: a run is consecutive positions on one diagonal.
-    pair, diag, pa = _sort_rows([pair, P[J] - P[I] + length, P[I]], [n * n, 2 * length, length])
+    pair, diag, pa = _sort_rows([pair, P[ib] - P[ia] + length, P[ia]], [n * n, 2 * length, length])
     first = np.r_[True, (pair[1:] != pair[:-1]) | (diag[1:] != diag[:-1]) | (pa[1:] != pa[:-1] + 1)]
     run_start = np.flatnonzero(first)
     run_last = np.r_[run_start[1:], len(pa)] - 1
@@ -212,9 +227,11 @@ def indexed_runs(streams: list[Stream], k: int = SHINGLE,
     n_chars = pa[run_last] - sa + k
     pair, sa, sb, n_chars = _sort_rows([pair, sa, sb, n_chars], [n * n, length, length, length])  # text order
     bounds = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1], True])
-    triples = list(zip(sa.tolist(), sb.tolist(), n_chars.tolist()))
-    return {divmod(p, n): triples[lo:hi] for p, lo, hi in zip(pair[bounds[:-1]].tolist(), bounds[:-1].tolist(),
-                                                              bounds[1:].tolist())}
+    triples = list(zip(sa.tolist(), sb.tolist(), n_chars.tolist(), strict=True))
+    return {
+        divmod(p, n): triples[lo:hi]
+        for p, lo, hi in zip(pair[bounds[:-1]].tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+    }
 
 
 def _sort_rows(columns: list[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
@@ -223,7 +240,7 @@ def _sort_rows(columns: list[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
     than sorting indices (lexsort)."""
     if math.prod(sizes) < 2**63:
         packed = np.zeros(len(columns[0]), np.int64)
-        for col, size in zip(columns, sizes):
+        for col, size in zip(columns, sizes, strict=True):
             packed = packed * size + col
         packed.sort()
         out = []
@@ -256,40 +273,58 @@ def _hash_order(H: np.ndarray) -> np.ndarray:
     return order
 
 
-def passages_table(docs: pd.DataFrame, texts: dict[str, str], spans: dict[str, list[tuple[int, int]]],
-                   section_at, min_chars: int = MIN_CHARS, min_similarity: float = MIN_SIMILARITY) -> pd.DataFrame:
+def passages_table(
+    docs: pd.DataFrame,
+    texts: dict[str, str],
+    spans: dict[str, list[tuple[int, int]]],
+    section_at,
+    min_chars: int = MIN_CHARS,
+    min_similarity: float = MIN_SIMILARITY,
+) -> pd.DataFrame:
     """Shared passages of every pair of documents (each unordered pair once, in doc_id order)."""
     ids = sorted(docs.doc_id)
     streams = [make_stream(texts[d], spans[d]) for d in ids]
-    city = dict(zip(docs.doc_id, docs.city))
+    city = dict(zip(docs.doc_id, docs.city, strict=True))
     rows = []
     for (i, j), runs in indexed_runs(streams).items():
         if sum(r[2] for r in runs) < min_chars:  # too little shared to hold one passage
             continue
         da, db = ids[i], ids[j]
         for sa, ea, sb, eb, n, sim in _passages(runs, streams[i], streams[j], min_chars, min_similarity):
-            rows.append((da, db, city[da], city[db], section_at(da, sa), section_at(db, sb), sa, ea, sb, eb, n, sim,
-                         texts[da][sa:ea], texts[db][sb:eb]))
-    return pd.DataFrame(rows, columns=["doc_a", "doc_b", "city_a", "city_b", "section_a", "section_b", "start_a", "end_a",
-                                       "start_b", "end_b", "n_chars", "similarity", "text_a", "text_b"])
-
-
-def side_by_side(text_a: str, text_b: str, title_a: str = "", title_b: str = "") -> str:
-    """An HTML table of two passages with the characters that differ highlighted (text escaped)."""
-    sm = SequenceMatcher(None, text_a, text_b, autojunk=False)
-    left, right = [], []
-    for op, i1, i2, j1, j2 in sm.get_opcodes():
-        a, b = html.escape(text_a[i1:i2]), html.escape(text_b[j1:j2])
-        if op == "equal":
-            left.append(a)
-            right.append(b)
-        else:
-            if a:
-                left.append(f'<mark class="diff">{a}</mark>')
-            if b:
-                right.append(f'<mark class="diff">{b}</mark>')
-    head = ""
-    if title_a or title_b:
-        head = f"<tr><th>{html.escape(title_a)}</th><th>{html.escape(title_b)}</th></tr>"
-    return ('<table class="side-by-side">' + head +
-            f'<tr><td>{"".join(left)}</td><td>{"".join(right)}</td></tr></table>')
+            rows.append(
+                (
+                    da,
+                    db,
+                    city[da],
+                    city[db],
+                    section_at(da, sa),
+                    section_at(db, sb),
+                    sa,
+                    ea,
+                    sb,
+                    eb,
+                    n,
+                    sim,
+                    texts[da][sa:ea],
+                    texts[db][sb:eb],
+                )
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "doc_a",
+            "doc_b",
+            "city_a",
+            "city_b",
+            "section_a",
+            "section_b",
+            "start_a",
+            "end_a",
+            "start_b",
+            "end_b",
+            "n_chars",
+            "similarity",
+            "text_a",
+            "text_b",
+        ],
+    )

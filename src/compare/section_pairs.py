@@ -1,0 +1,163 @@
+"""TF-IDF vectors → the section_pairs table: for every section, its most similar sections in
+each other city.
+
+Input: the analysis units and their TF-IDF rows (:mod:`compare.vectors`). Output: for every unit,
+its top-k most similar units in each of the other cities whose best unit scores highest, in both
+directions, scored a block of rows at a time (the few most frequent terms as a dense product, the
+rest sparse) so no sections × sections matrix is ever built; scores are rounded only where they
+are compared or kept. ``analyzer="char"`` uses character 2–3-grams instead of jieba words, as a
+check that a finding does not come from word segmentation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from threadpoolctl import threadpool_limits
+
+from .vectors import vectorise
+from .workers import default_workers, map_ordered
+
+_BLOCK = 512
+PARALLEL_MIN_UNITS = 4_000  # from this many sections, blocks are scored on every core
+DENSE_TERMS = 128  # the most frequent terms, whose products are done as dense BLAS
+_SELECTION = 1 << 23  # block rows × cities kept × units per city: bounds a block's selection arrays
+TOP_K = 5  # most similar sections kept per other city
+MAX_CITIES = 10  # … in this many other cities (the closest ones), so the table stays linear in the corpus
+
+
+_scoring: tuple = ()  # (Xd, Xs, XsT, codes, starts, slots, top_k, max_cities), set once per process
+
+
+def _start_scoring(state: tuple, blas_threads: int | None = None) -> None:
+    global _scoring
+    _scoring = state
+    if blas_threads:  # one BLAS thread per worker process: the processes already use every core
+        threadpool_limits(blas_threads)
+
+
+def dense_split(X: sparse.csr_matrix, n_dense: int = DENSE_TERMS) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """X as (its `n_dense` most frequent terms as a dense array, the other terms sparse).
+
+    The few terms found in most sections make most of the work of a sparse product, and that
+    work is several times faster as a dense (BLAS) product. The two parts' products add up to
+    the whole one but for the last bit of a float (another order of additions), far below the
+    6 decimals scores are rounded to."""
+    df = np.bincount(X.indices, minlength=X.shape[1])
+    common = np.sort(np.argsort(-df, kind="stable")[: min(n_dense, X.shape[1])])
+    rare = np.ones(X.shape[1], bool)
+    rare[common] = False
+    return X[:, common].toarray(), X[:, rare].tocsr()
+
+
+def city_slots(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(city, i) → the column of the city's i-th unit, -1 past its last (columns sorted by city)."""
+    pos = np.arange(len(codes)) - starts[codes]
+    slots = np.full((len(starts), pos.max(initial=-1) + 1), -1, np.int64)
+    slots[codes, pos] = np.arange(len(codes))
+    return slots
+
+
+def _block_top(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, key, rank) arrays of one block of rows: see `top_pairs`. A key orders by
+    score (its millionths in the high bits), then by document order (earlier first), no ties."""
+    lo, hi = rows
+    Xd, Xs, XsT, codes, starts, slots, top_k, max_cities = _scoring
+    n_rows, n_cities = hi - lo, len(starts)
+    S = Xd[lo:hi] @ Xd.T
+    S += (Xs[lo:hi] @ XsT).toarray()
+    own = codes[lo:hi]
+    # Scores are rounded to 6 decimals as integer millionths ("ticks") only where they are used:
+    # rounding is monotonic, so a city's best rounded score is its best score rounded.
+    best = _ticks(np.maximum.reduceat(S, starts, axis=1))  # each city's best unit, per row
+    best[np.arange(n_rows), own] = -1  # a section's own city is not compared with it
+    if n_cities - 1 > max_cities:  # keep the cities whose best unit scores highest (ties: city order)
+        city_key = np.where(best > 0, best * n_cities + (n_cities - 1 - np.arange(n_cities)), -1)
+        chosen = np.argpartition(-city_key, max_cities - 1, axis=1)[:, :max_cities]
+    else:
+        chosen = np.broadcast_to(np.arange(n_cities), (n_rows, n_cities))
+    cols = slots[chosen]  # (row, chosen city, that city's units), -1 padded
+    ticks = _ticks(np.take_along_axis(S, cols.clip(0).reshape(n_rows, -1), axis=1).reshape(cols.shape))
+    got = (ticks << 20) + ((1 << 20) - 1 - (cols - starts[chosen][:, :, None]))
+    got[(ticks <= 0) | (cols < 0) | (chosen == own[:, None])[:, :, None]] = -1
+    if got.shape[2] > top_k:
+        idx = np.argpartition(-got, top_k - 1, axis=2)[:, :, :top_k]
+        got, cols = np.take_along_axis(got, idx, axis=2), np.take_along_axis(cols, idx, axis=2)
+    order = np.argsort(-got, axis=2, kind="stable")
+    got, cols = np.take_along_axis(got, order, axis=2), np.take_along_axis(cols, order, axis=2)
+    r, c, k = np.nonzero(got >= 0)
+    return r + lo, cols[r, c, k], got[r, c, k], k + 1
+
+
+def _ticks(scores: np.ndarray) -> np.ndarray:
+    """Scores in integer millionths (a score rounded to 6 decimals)."""
+    return np.rint(scores * 1e6).astype(np.int64)
+
+
+def top_pairs(
+    units: pd.DataFrame,
+    X: sparse.csr_matrix,
+    top_k: int = TOP_K,
+    max_cities: int = MAX_CITIES,
+    workers: int | None = None,
+    block: int = _BLOCK,
+) -> pd.DataFrame:
+    """For every unit, its top_k most similar units in each other city (ties: document order) —
+    in the `max_cities` other cities whose best unit scores highest, so that the table grows
+    linearly with the corpus however many cities it holds (with up to max_cities + 1 cities: all).
+
+    Rows are scored in blocks (a block × all units at a time, never the whole matrix), the
+    blocks on every core when the corpus is large."""
+    columns = ["section_a", "section_b", "doc_a", "doc_b", "city_a", "city_b", "score", "rank"]
+    if not len(units):
+        return pd.DataFrame([], columns=columns)
+    city = pd.Categorical(units.city).remove_unused_categories()
+    codes = np.asarray(city.codes, dtype=np.int64)
+    # Units grouped by city (document order kept inside each), so a city is a slice of columns.
+    by_city = np.lexsort((np.arange(len(units)), codes))
+    X, codes = X[by_city], codes[by_city]
+    starts = np.searchsorted(codes, np.arange(len(city.categories)))
+    slots = city_slots(codes, starts)
+    Xd, Xs = dense_split(X)
+    # Rows per block: bounded so the (rows × cities kept × units per city) selection stays small.
+    block = max(1, min(block, _SELECTION // max(1, min(max_cities, len(starts)) * slots.shape[1])))
+    blocks = [(lo, min(lo + block, X.shape[0])) for lo in range(0, X.shape[0], block)]
+    if workers is None:
+        workers = default_workers(X.shape[0], PARALLEL_MIN_UNITS)
+    state = (Xd, Xs, Xs.T.tocsr(), codes, starts, slots, top_k, max_cities)
+    in_workers = workers > 1 and len(blocks) > 1  # else map_ordered scores here, with every BLAS thread
+    found = map_ordered(
+        _block_top, blocks, workers, initializer=_start_scoring, initargs=(state, 1 if in_workers else None)
+    )
+    _start_scoring(())  # let go of the matrices
+    i, j, key, rank = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    o = np.lexsort((rank, codes[j], by_city[i]))  # rows in the units' order, then city, then rank
+    i, j, key, rank = i[o], j[o], key[o], rank[o]
+    ids, docs = units.section_id.to_numpy()[by_city], units.doc_id.to_numpy()[by_city]
+    names = np.asarray(units.city, dtype=object)[by_city]
+    return pd.DataFrame(
+        {
+            "section_a": ids[i],
+            "section_b": ids[j],
+            "doc_a": docs[i],
+            "doc_b": docs[j],
+            "city_a": names[i],
+            "city_b": names[j],
+            "score": (key >> 20) / 1e6,
+            "rank": rank,
+        },
+        columns=columns,
+    )
+
+
+def section_pairs(
+    units: pd.DataFrame,
+    tokens: list[list[str]],
+    texts: list[str] | None = None,
+    analyzer: str = "word",
+    top_k: int = TOP_K,
+    max_cities: int = MAX_CITIES,
+) -> pd.DataFrame:
+    X = vectorise(tokens if analyzer == "word" else texts, analyzer)
+    return top_pairs(units.reset_index(drop=True), X, top_k, max_cities)

@@ -1,0 +1,74 @@
+"""Tokens → term counts and TF-IDF vectors, the shared ground of section pairs, document
+similarity and keyness.
+
+Input: a token list per analysis unit (or texts, for character n-grams). Output: a sparse matrix
+of term counts (one row per unit, columns the sorted terms), counts pooled by document or city,
+and L2-normalised TF-IDF rows (sublinear tf, smoothed idf, as scikit-learn computes them). The
+counts are made once, in C, and serve all three analyses.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+
+from .clean import fold
+from .patterns import NOT_TEXT_RE
+
+ANALYZERS = ("word", "char")
+
+
+def char_text(text: str) -> str:
+    """The characters character n-grams are taken from: folded, without punctuation or spaces."""
+    return NOT_TEXT_RE.sub("", fold(text))
+
+
+def term_counts(tokens: list[list[str]]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Rows of term counts, one per token list, and the terms of the columns (sorted): what
+    scikit-learn's CountVectorizer gives, counted in C rather than token by token in Python."""
+    lengths = np.fromiter(map(len, tokens), np.int64, len(tokens))
+    codes, terms = pd.factorize(np.fromiter(chain.from_iterable(tokens), object, int(lengths.sum())))
+    terms = np.asarray(terms, dtype=object)
+    order = np.argsort(terms)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    counts = sparse.csr_matrix(
+        (np.ones(len(codes)), (np.repeat(np.arange(len(tokens)), lengths), rank[codes])),
+        shape=(len(tokens), len(terms)),
+    )
+    counts.sum_duplicates()
+    counts.sort_indices()
+    return counts, terms[order]
+
+
+def pooled(counts: sparse.csr_matrix, keys, names) -> sparse.csr_matrix:
+    """Count rows summed by key: a row per name in `names` (each row's key in `keys`)."""
+    rows = pd.Index(names).get_indexer(keys)
+    pool = sparse.csr_matrix((np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(names), len(rows)))
+    return (pool @ counts).tocsr()
+
+
+def tfidf(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    """TF-IDF rows (sublinear tf, smoothed idf), L2-normalised, from term counts."""
+    if not counts.shape[1]:
+        return sparse.csr_matrix(counts.shape)
+    return TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
+
+
+def vectorise(items: list, analyzer: str = "word") -> sparse.csr_matrix:
+    """TF-IDF rows, L2-normalised: `items` are token lists (word) or texts (char)."""
+    if analyzer == "word":
+        return tfidf(term_counts(items)[0])
+    if analyzer != "char":
+        raise ValueError(f"analyzer must be one of {ANALYZERS}, not {analyzer!r}")
+    if not items:
+        return sparse.csr_matrix((0, 0))
+    return (
+        TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True, preprocessor=char_text)
+        .fit_transform(items)
+        .tocsr()
+    )
