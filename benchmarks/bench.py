@@ -8,7 +8,9 @@ subsections) of the five real documents, with a fixed seed, so a rerun builds th
   probability COPIED (as cities copy their provincial plan), otherwise it is a section of any
   real document "localised": REWRITTEN of its Chinese characters are replaced by random ones,
   so it keeps numbers, numbering and structure but shares no passage with the others;
-- three documents per city, so cities have several documents, as real ones do.
+- three documents per city, so cities have several documents, as real ones do;
+- every corpus also holds the real national plan, the parent of every synthetic document, so the
+  lineage stage aligns each document with it (N counts the synthetic documents only).
 
 For each N the build's own named stages (`compare.pipeline.STAGES`: documents, tokens, section
 pairs, document similarity, shared passages, keyness) run in one process through
@@ -105,14 +107,14 @@ def synthetic_corpus(n: int, parts: list[list[str]], chars: list[str], seed: int
 
 def write_project(directory: Path, docs: list[tuple[str, str, str]]):
     from compare.config import Paths
-    from compare.registry import Document, sha256_file, write_registry
+    from compare.registry import Document, load_registry, sha256_file, write_registry
 
     if directory.exists():
         shutil.rmtree(directory)
     paths = Paths(directory)
     paths.raw.mkdir(parents=True)
     rows = []
-    for doc_id, city, text in docs:
+    for i, (doc_id, city, text) in enumerate(docs):
         (paths.raw / f"{doc_id}.txt").write_text(text, encoding="utf-8")
         rows.append(
             Document(
@@ -120,7 +122,7 @@ def write_project(directory: Path, docs: list[tuple[str, str, str]]):
                 city=city,
                 city_zh=f"{city}市",
                 city_en=city.title(),
-                province="",
+                province=f"p{i // PROVINCE:03d}省",
                 admin_level="prefecture",
                 issuer="",
                 title=text.split("\n", 1)[0],
@@ -131,6 +133,11 @@ def write_project(directory: Path, docs: list[tuple[str, str, str]]):
                 sha256=sha256_file(paths.raw / f"{doc_id}.txt"),
             )
         )
+    # Every corpus holds the real national plan, the parent every synthetic document implements
+    # (lineage aligns each document with it).
+    national = next(d for d in load_registry(Paths(ROOT)) if d.doc_id == "national")
+    shutil.copy2(ROOT / "data" / "raw" / national.file, paths.raw / national.file)
+    rows.append(national)
     write_registry(paths, rows)
     return paths
 

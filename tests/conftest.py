@@ -14,7 +14,8 @@ import pytest
 from compare.config import Paths
 
 REPO = Path(__file__).resolve().parents[1]
-DOC_IDS = ["qingyang", "zhongwei", "wuwei", "qinhuangdao", "shangdang"]
+CITY_DOC_IDS = ["qingyang", "zhongwei", "wuwei", "qinhuangdao", "shangdang"]
+DOC_IDS = [*CITY_DOC_IDS, "national"]  # the five city plans and the national plan they implement
 QUIET = {"log": lambda _: None, "warn": lambda _: None}
 
 

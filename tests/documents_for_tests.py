@@ -21,7 +21,7 @@ EXAMPLE_TARGETS = sorted(
         (10, None, "count", "~", None, "key_specialties"),
         (2, None, "count", "=", None, "quality_specialties"),
         (15000, None, "person_times", ">=", None, "label:职业技能培训"),
-        (6000, None, "yuan", ">=", None, "per_student_funding"),
+        (6000, None, "yuan", ">=", None, "label:职业院校生均拨款"),  # 职业院校: secondary or higher, unsaid
         (2, None, "times", ">=", None, "coordination_meetings"),
         (30, None, "percent", ">=", None, "surcharge_share_for_vocational"),
     ],

@@ -63,7 +63,16 @@ def test_documents_table(tables):
     assert "教职成厅〔2019〕7号" in " ".join(d.loc["qingyang", "cites"])
     assert not any("庆政发〔2021〕13号" in c for c in d.loc["qingyang", "cites"])  # its own number
     assert d.loc["wuwei", "n_removed_lines"] == 57
-    assert (d.n_tasks.to_dict()) == {"qingyang": 20, "qinhuangdao": 20, "shangdang": 21, "wuwei": 27, "zhongwei": 25}
+    assert (d.n_tasks.to_dict()) == {
+        "qingyang": 20,
+        "qinhuangdao": 20,
+        "shangdang": 21,
+        "wuwei": 27,
+        "zhongwei": 25,
+        "national": 0,
+    }
+    assert d.loc["national", "parents"] == ["《中华人民共和国职业教育法》"]
+    assert (d.loc["national", "admin_level"], d.loc["national", "doc_number"]) == ("national", "国发〔2019〕4号")
 
 
 def test_documents_count_chars_of_the_cleaned_text(built):

@@ -52,7 +52,7 @@ def test_raw_files_match_the_registry_and_the_shared_corpus():
 
     with open(REPO / "data" / "raw" / "registry.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert [r["doc_id"] for r in rows] == ["qingyang", "zhongwei", "wuwei", "qinhuangdao", "shangdang"]
+    assert [r["doc_id"] for r in rows] == ["qingyang", "zhongwei", "wuwei", "qinhuangdao", "shangdang", "national"]
     for r in rows:
         data = (REPO / "data" / "raw" / r["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == r["sha256"]

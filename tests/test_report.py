@@ -59,7 +59,18 @@ def test_plan_has_a_page_per_parameter_set(project):
     names = [p.name for p in pages]
     assert names[0] == "01-overview"
     metrics = [n for n in names if n.startswith("02-metric-")]
-    assert "02-metric-double_qualified_teacher_share" in metrics and len(metrics) == 22
+    # every catalogue metric two or more cities set (the national plan is not a city: per-student
+    # funding, set by Qinhuangdao and the national plan, gets no page)
+    assert "02-metric-double_qualified_teacher_share" in metrics and len(metrics) == 21
+    assert "02-metric-per_student_funding_higher" not in metrics
+    assert not [n for n in names if "national" in n]  # no city page, no pair page for the reference
+    assert [n for n in names if n.startswith("06-lineage-")] == [
+        "06-lineage-qingyang",
+        "06-lineage-qinhuangdao",
+        "06-lineage-shangdang",
+        "06-lineage-wuwei",
+        "06-lineage-zhongwei",
+    ]
     assert [n for n in names if n.startswith("03-city-")] == [
         "03-city-qingyang",
         "03-city-qinhuangdao",
@@ -90,6 +101,11 @@ def test_make_include_lists_pages_and_dependencies(project):
         for line in mk.splitlines()
         if line.startswith("DEPS_")
     }
+    assert deps["06-lineage"][:3] == [
+        "data/processed/documents.parquet",
+        "data/processed/sections.parquet",
+        "data/processed/document_parents.parquet",
+    ]
     assert deps["04-pair"][:4] == [
         "data/processed/documents.parquet",
         "data/processed/sections.parquet",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .patterns import DOC_NUMBER, DOC_NUMBER_RE
+from .patterns import DOC_NUMBER, DOC_NUMBER_RE, DRAFT_MARKS
 from .registry import Document
 from .sections import Section, section_finder
 
@@ -33,19 +33,25 @@ class Citation:
     is_parent: bool
 
 
-def _plain(s: str) -> str:
-    return re.sub(r"[\s《》〈〉<>“”\"]", "", s)
+def normalised_title(title: str) -> str:
+    """A title as it is cited and as it is registered, made comparable: no brackets, quotes or
+    spaces, no draft mark, and a notice that issues a document (关于印发…的通知) stands for it."""
+    t = re.sub(r"[\s《》〈〉“”\"'‘’]", "", title)
+    t = re.sub(rf"（(?:{'|'.join(DRAFT_MARKS)}|试行)）$", "", t)
+    m = re.fullmatch(r".*?关于印发(.+?)的通知", t)
+    return m.group(1) if m else t
 
 
 def extract_citations(cleaned: str, sections: list[Section], doc: Document) -> list[Citation]:
     section_at = section_finder(sections, hold_empty=True)  # the preamble includes its title lines
     preamble_end = next((s.char_end for s in sections if s.kind == "preamble"), 0)
-    own_title, own_number = _plain(doc.title), doc.doc_number
+    # its own title — a notice that issues a plan (关于印发…的通知) names the plan as its own
+    own_title, own_number = normalised_title(doc.title), doc.doc_number
     found: list[Citation] = []
     covered: list[tuple[int, int]] = []
     for m in TITLE_RE.finditer(cleaned):
         title = m.group(1)
-        if own_title and _plain(title) == own_title:
+        if own_title and normalised_title(title) == own_title:
             continue
         end = m.end()
         number = ""
@@ -80,7 +86,7 @@ def cited_works(citations: list[Citation]) -> list[str]:
     """Distinct works in order of first citation; a title cited with and without its number counts once."""
     works: dict[str, Citation] = {}
     for c in citations:
-        key = _plain(c.title) or c.doc_number
+        key = normalised_title(c.title) or c.doc_number
         if key not in works or (c.doc_number and not works[key].doc_number):
             works[key] = c
     return [describe(c) for c in works.values()]

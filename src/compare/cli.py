@@ -17,9 +17,13 @@ from .errors import CompareError
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
+    from .registry import load_registry, verify_files
+
+    paths = Paths(args.root)
+    verify_files(paths, load_registry(paths))  # a bad registry or raw file is refused before the heavy imports
     from .pipeline import build
 
-    build(Paths(args.root))
+    build(paths)
     return 0
 
 

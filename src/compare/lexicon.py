@@ -21,8 +21,10 @@ import yaml
 
 from .config import PACKAGE_DATA
 from .errors import CompareError
+from .numbers import parse_year
 from .patterns import HAN, HAN_RE, NUMBER, YEAR
 
+BOUNDS = ("lower", "upper", "point")
 UNIT_KINDS = ("counted", "quantity", "duration", "frequency", "amount", "share", "multiple", "ratio")
 POSITIONS = ("before", "after")
 
@@ -46,6 +48,7 @@ class Comparator:
     en: str
     marker: str
     filled: bool
+    bound: str  # lower, upper or point: which way a larger value moves the target
 
 
 @dataclass(frozen=True)
@@ -69,17 +72,20 @@ class NumberPhrase:
     why: str
 
 
-# Deadlines: fixed grammar rather than a researcher's vocabulary, kept beside the lexicon so that
-# years and labels read them from one pattern. 力争/争取/确保 introduce a deadline; 到2025年(底)(前)
-# or 2025年前 state it.
+# Deadlines: their grammar is kept beside the lexicon so that years and labels read them from one
+# pattern. 力争/争取/确保 introduce a deadline; 到2025年(底)(前), 2025年前 state it, and so does a year
+# followed at once by an achievement verb of the lexicon (2020年初步建成…): see Lexicon.deadline_re.
 STRIVE = "(?:力争|争取|确保)"
-DEADLINE_RE = re.compile(
-    rf"(?:{STRIVE}?(?:到|至|截至|截止到|截止|在)\s*(?P<y1>{YEAR})\s*年(?:底|末)?(?:前)?"
-    rf"|(?P<y2>{YEAR})\s*年(?:底|末)?(?:前|以前|之前))"
-)
-# A deadline that opens a paragraph (matched at the paragraph's start) governs the whole paragraph.
-PARAGRAPH_DEADLINE_RE = re.compile(rf"(?:力争|争取)?(?:到|至)\s*(?P<y>{YEAR})\s*年")
 LEADING_DEADLINE = rf"{STRIVE}?(?:到|至)\d{{4}}年(?:底|前)?"  # a deadline at the start of a label
+# What may stand at the start of a paragraph before the deadline that opens it: an item number
+# (matched by numbering's grammar), a bullet, or a short label ending in a colon (具体指标：).
+OPENING_BULLET_RE = re.compile(r"[—\-－–·•●◆■]+\s*")
+OPENING_LABEL_RE = re.compile(r"[^，。；：:\n]{1,12}[：:]")
+
+
+def deadline_year(match: re.Match) -> int | None:
+    """The year a match of Lexicon.deadline_re or opening_deadline_re states."""
+    return parse_year(next(g for g in match.groups() if g))
 
 
 def _alternation(words) -> str:
@@ -102,6 +108,7 @@ class Lexicon:
         noise,
         number_phrases,
         source: str,
+        bodies=(),
     ):
         self.units: dict[str, Unit] = units
         self.comparators: dict[str, Comparator] = comparators
@@ -111,9 +118,11 @@ class Lexicon:
         self.commit_verbs: tuple[str, ...] = tuple(verbs["commit"])
         self.describe_verbs: tuple[str, ...] = tuple(verbs["describe"])
         self.bridge_verbs: tuple[str, ...] = tuple(verbs["bridge"])
+        self.achieve_verbs: tuple[str, ...] = tuple(verbs["achieve"])
         self.rate_words: tuple[str, ...] = tuple(rate_words)
         self.noise: dict[str, tuple[str, ...]] = noise
         self.number_phrases: tuple[NumberPhrase, ...] = number_phrases
+        self.bodies: tuple[str, ...] = tuple(bodies)
         self.source = source
 
     # ---- lookups
@@ -166,6 +175,30 @@ class Lexicon:
             rf"(?P<num>{NUMBER})(?:(?P<sep>[-—–～~至到])(?P<num2>{NUMBER}))?(?P<approx>{self.approx})?"
             rf"(?P<measure>{self.measure})"
         )
+
+    @cached_property
+    def deadline_re(self) -> re.Pattern:
+        """A deadline in a sentence: 到2025年(底)(前), 2025年前, 2020年(初步)建成 (an achievement verb)."""
+        return re.compile(
+            rf"(?:{STRIVE}?(?:到|至|截至|截止到|截止|在)\s*(?P<y1>{YEAR})\s*年(?:底|末)?(?:前)?"
+            rf"|(?P<y2>{YEAR})\s*年(?:底|末)?(?:前|以前|之前)"
+            rf"|(?P<y3>{YEAR})\s*年(?:底|末)?(?=(?:初步|基本|全面)?(?:{_alternation(self.achieve_verbs)})))"
+        )
+
+    @cached_property
+    def opening_deadline_re(self) -> re.Pattern:
+        """A deadline that opens a paragraph (matched where the paragraph's words start)."""
+        return re.compile(rf"{STRIVE}?(?:到|至)\s*(?P<y>{YEAR})\s*年")
+
+    @cached_property
+    def number_phrase_re(self) -> re.Pattern | None:
+        """Any of the fixed phrases with numerals (四个意识 …), longest first."""
+        return re.compile(_alternation(p.phrase for p in self.number_phrases)) if self.number_phrases else None
+
+    @cached_property
+    def body_re(self) -> re.Pattern:
+        """A word naming a body or a place (lexicon.yaml's `bodies`)."""
+        return re.compile(_alternation(self.bodies))
 
     @cached_property
     def before_re(self) -> re.Pattern:
@@ -279,11 +312,13 @@ def parse_lexicon(text: str, source: str, number_phrases: tuple[NumberPhrase, ..
     comparators: dict[str, Comparator] = {}
     for i, e in enumerate(_entries(data, "comparators", source), start=1):
         where = f"comparator {i} ({e.get('id', '?')})"
-        _need(e, ("id", "zh", "en", "marker"), source, where)
+        _need(e, ("id", "zh", "en", "marker", "bound"), source, where)
         if e["id"] in comparators:
             raise _problem(source, where, f"the id {e['id']!r} is used twice.")
+        if e["bound"] not in BOUNDS:
+            raise _problem(source, where, f"bound {e['bound']!r} is not one of {', '.join(BOUNDS)}.")
         comparators[e["id"]] = Comparator(
-            e["id"], str(e.get("symbol") or ""), e["zh"], e["en"], e["marker"], bool(e.get("filled"))
+            e["id"], str(e.get("symbol") or ""), e["zh"], e["en"], e["marker"], bool(e.get("filled")), e["bound"]
         )
     if "=" not in comparators:
         raise _problem(source, "comparators", "must include '=' (a plain number).")
@@ -322,8 +357,8 @@ def parse_lexicon(text: str, source: str, number_phrases: tuple[NumberPhrase, ..
         phrases.append(ComparatorPhrase(str(e["phrase"]), e["position"], e["comparator"]))
     verbs = data.get("verbs")
     if not isinstance(verbs, dict):
-        raise _problem(source, "verbs", "needs the lists commit, describe and bridge.")
-    for key in ("commit", "describe", "bridge"):
+        raise _problem(source, "verbs", "needs the lists commit, describe, bridge and achieve.")
+    for key in ("commit", "describe", "bridge", "achieve"):
         _words(verbs.get(key), source, f"verbs: {key}")
     both = sorted(set(verbs["commit"]) & set(verbs["describe"]))
     if both:
@@ -336,6 +371,7 @@ def parse_lexicon(text: str, source: str, number_phrases: tuple[NumberPhrase, ..
         for key in ("leading", "trailing_verbs", "trailing_words")
     }
     rate_words = _words(data.get("rate_words"), source, "rate_words")
+    bodies = _words(data.get("bodies"), source, "bodies")
     return Lexicon(
         units,
         comparators,
@@ -347,6 +383,7 @@ def parse_lexicon(text: str, source: str, number_phrases: tuple[NumberPhrase, ..
         noise,
         number_phrases,
         source,
+        bodies,
     )
 
 

@@ -28,8 +28,9 @@ from .config import Paths
 from .document_similarity import document_similarity
 from .documents import ProcessedDocument, documents_frame, process_document
 from .keyness import keyness
+from .lineage import Corpus, document_parents_frame, lineage_frame, lineage_rows, resolve_parents, target_lineage_frame
 from .output import StagedDirectory, atomic_write_text, write_table
-from .registry import Document, load_registry, verify_files
+from .registry import REFERENCE_LEVELS, Document, load_registry, verify_files
 from .section_pairs import top_pairs
 from .sections import section_finder, sections_frame
 from .shared_passages import passages_table
@@ -59,11 +60,12 @@ class Build:
     units: pd.DataFrame | None = None
     counts: sparse.csr_matrix | None = None
     terms: object = None
-    frame: pd.DataFrame | None = None  # doc_id, city of every document
+    frame: pd.DataFrame | None = None  # doc_id, city, admin_level of every document
 
     @property
-    def cities(self) -> list[str]:
-        return sorted(set(self.frame.city))
+    def local_cities(self) -> list[str]:
+        """The cities, without the reference documents (the national plan is not a city)."""
+        return sorted(set(self.frame.city[~self.frame.admin_level.isin(REFERENCE_LEVELS)]))
 
 
 def process_documents(docs: list[Document], paths: Paths, workers: int | None = None) -> list[ProcessedDocument]:
@@ -76,7 +78,13 @@ def process_documents(docs: list[Document], paths: Paths, workers: int | None = 
 def documents_stage(b: Build) -> None:
     b.results = process_documents(b.docs, b.paths)
     rs = b.results
-    b.frame = pd.DataFrame({"doc_id": [r.doc.doc_id for r in rs], "city": [r.doc.city for r in rs]})
+    b.frame = pd.DataFrame(
+        {
+            "doc_id": [r.doc.doc_id for r in rs],
+            "city": [r.doc.city for r in rs],
+            "admin_level": [r.doc.admin_level for r in rs],
+        }
+    )
     b.tables.update(
         {
             "documents": documents_frame(rs),
@@ -136,12 +144,30 @@ def place_names(results: list[ProcessedDocument]) -> frozenset[str]:
 
 
 def keyness_stage(b: Build) -> None:
+    """Each city against the other cities (the reference documents are not a city)."""
+    cities = b.local_cities
+    local = b.units.city.isin(cities).to_numpy()
     b.tables["keyness"] = keyness(
-        pooled(b.counts, b.units.city, b.cities),
-        b.cities,
+        pooled(b.counts[local], b.units.city[local], cities),
+        cities,
         b.terms,
         exclude=partial(is_proper_name, places=place_names(b.results)),
     )
+
+
+def lineage_stage(b: Build) -> None:
+    links = resolve_parents(b.tables["documents"], b.tables["citations"])
+    corpus = Corpus(
+        b.tables["documents"],
+        {r.doc.doc_id: r.text for r in b.results},
+        {r.doc.doc_id: r.parsed.sections for r in b.results},
+        b.tables["shared_passages"],
+        {r.doc.doc_id: [(t.char_start, t.char_end) for t in r.tasks] for r in b.results},
+    )
+    rows = lineage_rows(corpus, links)
+    b.tables["document_parents"] = document_parents_frame(links)
+    b.tables["lineage"] = lineage_frame(corpus, rows)
+    b.tables["target_lineage"] = target_lineage_frame(b.tables["targets"], b.tables["documents"], links, rows)
 
 
 @dataclass(frozen=True)
@@ -169,6 +195,12 @@ STAGES: tuple[Stage, ...] = (
     Stage("document similarity", "文件相似度", "TF-IDF cosine of every pair of documents", document_similarity_stage),
     Stage("shared passages", "共享段落", "the shingle index and the passages documents share", shared_passages_stage),
     Stage("keyness", "特色词", "each city's over-used terms", keyness_stage),
+    Stage(
+        "lineage",
+        "继承与改写",
+        "each document against its parents: copied, adapted, sibling, local; targets kept or changed",
+        lineage_stage,
+    ),
 )
 
 

@@ -26,6 +26,8 @@ from matplotlib import font_manager  # noqa: E402
 from .config import FONT_FILE, Paths  # noqa: E402
 from .lexicon import lexicon  # noqa: E402
 from .output import atomic_write_bytes  # noqa: E402
+from .registry import REFERENCE_LEVELS  # noqa: E402
+from .tables import LINEAGE_COLOURS, LINEAGE_NAMES, REFERENCE_EN, REFERENCE_ZH  # noqa: E402
 
 FONT_NAME = "Noto Sans CJK SC"
 DPI = 150
@@ -118,10 +120,12 @@ def short_value(row) -> str:
 
 
 def document_label(docs: pd.DataFrame, doc_id: str) -> str:
-    """City names, and the document when a city has several."""
+    """City names (the national plan: 国家（参照）National (reference)), and the document when a
+    city has several."""
     d = docs.set_index("doc_id").loc[doc_id]
     several = (docs.city == d.city).sum() > 1
-    return f"{d.city_zh} {d.city_en}" + (f" ({doc_id})" if several else "")
+    zh, en = (REFERENCE_ZH, REFERENCE_EN) if d.admin_level in REFERENCE_LEVELS else (d.city_zh, d.city_en)
+    return f"{zh} {en}" + (f" ({doc_id})" if several else "")
 
 
 def cite_documents(docs: pd.DataFrame) -> str:
@@ -131,6 +135,16 @@ def cite_documents(docs: pd.DataFrame) -> str:
 
 def _finish(ax, title_zh: str, title_en: str) -> None:
     ax.set_title(f"{title_zh}\n{title_en}", loc="left", fontsize=12)
+
+
+REFERENCE_COLOUR = "#7f7f7f"
+
+
+def _reference_rule(ax, names: pd.DataFrame, axis: str) -> None:
+    """A line between the reference documents (drawn first) and the cities."""
+    n = int(names.is_reference.sum()) if "is_reference" in names else 0
+    if n and n < len(names):
+        (ax.axvline if axis == "x" else ax.axhline)(n - 0.5 if axis == "y" else n, color="#555555", lw=1.5)
 
 
 # ---- charts (each returns the figure; notebooks pass it to save())
@@ -176,10 +190,12 @@ def coverage_heatmap(targets: pd.DataFrame, names: pd.DataFrame):
     )
     ax.xaxis.tick_top()
     ax.set_xlabel("")
+    _reference_rule(ax, names, "x")
     _finish(
         ax,
-        "谁设定了哪些目标（单元格内为目标值）",
-        "Who sets which target (cells show the values set; ≥ at least, ≈ about)",
+        "谁设定了哪些目标（单元格内为目标值；左栏为国家方案，作参照）",
+        "Who sets which target (cells show the values set; ≥ at least, ≈ about; left of the line: the national plan, "
+        "for reference)",
     )
     return fig
 
@@ -195,19 +211,25 @@ def deadline_timeline(targets: pd.DataFrame, names: pd.DataFrame):
         for j, col in enumerate(columns):
             n = int(rows.year.isna().sum()) if col == "—" else int((rows.year == int(col)).sum())
             if n:
-                ax.scatter(j, i, s=60 + 30 * n, color="#1f78b4" if col != "—" else "#bbbbbb", zorder=3)
+                colour = "#bbbbbb" if col == "—" else REFERENCE_COLOUR if _is_reference(names, c) else "#1f78b4"
+                ax.scatter(j, i, s=60 + 30 * n, color=colour, zorder=3)
                 ax.annotate(str(n), (j, i), ha="center", va="center", fontsize=8, color="white", zorder=4)
     ax.set_xticks(range(len(columns)), columns[:-1] + ["无期限\nno deadline"])
     ax.set_yticks(range(len(cities)), [f"{names.loc[c, 'city_zh']} {names.loc[c, 'city_en']}" for c in cities])
     ax.set_xlim(-0.6, len(columns) - 0.4)
     ax.set_ylim(len(cities) - 0.5, -0.5)
     ax.set_xlabel("目标期限（年） Deadline year")
+    _reference_rule(ax, names, "y")
     _finish(
         ax,
-        "各城市目标的完成期限（圆内为目标数）",
-        "When each city's targets fall due (number of targets in each circle)",
+        "各城市目标的完成期限（圆内为目标数；灰色为国家方案，作参照）",
+        "When each city's targets fall due (number of targets in each circle; grey: the national plan, for reference)",
     )
     return fig
+
+
+def _is_reference(names: pd.DataFrame, city: str) -> bool:
+    return bool(names.loc[city, "is_reference"]) if "is_reference" in names else False
 
 
 def targets_per_city(targets: pd.DataFrame, names: pd.DataFrame):
@@ -216,8 +238,21 @@ def targets_per_city(targets: pd.DataFrame, names: pd.DataFrame):
     other = [int(((targets.city == c) & targets.metric.str.startswith("label:")).sum()) for c in cities]
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(cities) + 1.6))
     y = np.arange(len(cities))
-    ax.barh(y, mapped, color="#1f78b4", label="目录指标 catalogue metric (comparable across cities)")
-    ax.barh(y, other, left=mapped, color="#a6cee3", label="其他目标 other targets (this city's own)")
+    ref = [_is_reference(names, c) for c in cities]
+    ax.barh(
+        y,
+        mapped,
+        color=["#bdbdbd" if r else "#1f78b4" for r in ref],
+        label="目录指标 catalogue metric (comparable across cities)",
+    )
+    ax.barh(
+        y,
+        other,
+        left=mapped,
+        color=["#e0e0e0" if r else "#a6cee3" for r in ref],
+        label="其他目标 other targets (this city's own)",
+    )
+    _reference_rule(ax, names, "y")
     for i in range(len(cities)):
         ax.annotate(
             f"{mapped[i] + other[i]}",
@@ -274,10 +309,12 @@ def similarity_clustermap(docsim: pd.DataFrame, docs: pd.DataFrame):
 
 def metric_chart(rows: pd.DataFrame, docs: pd.DataFrame, metric_zh: str, metric_en: str, unit: str):
     """One metric across cities, drawn faithfully: ≥ as an arrow to the right, ranges as intervals,
-    ≈ as a hollow diamond; each value labelled as printed, with its deadline."""
-    rows = rows.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(10, 0.75 * len(rows) + 2.4))
-    hi = float(np.nanmax(np.r_[rows.value.to_numpy(float), rows.value_max.to_numpy(float)]))
+    ≈ as a hollow diamond; each value labelled as printed, with its deadline. The national plan's
+    value (a reference document's) is a dashed vertical line, labelled, not a row."""
+    reference = rows.doc_id.isin(docs.doc_id[docs.admin_level.isin(REFERENCE_LEVELS)])
+    refs, rows = rows[reference], rows[~reference].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(10, 0.75 * max(len(rows), 1) + 2.4))
+    hi = float(np.nanmax(np.r_[rows.value.to_numpy(float), rows.value_max.to_numpy(float), refs.value.to_numpy(float)]))
     span = hi * 1.35 if hi > 0 else 1
     for i, r in rows.iterrows():
         comparator = lexicon().comparators[r.comparator]
@@ -312,6 +349,18 @@ def metric_chart(rows: pd.DataFrame, docs: pd.DataFrame, metric_zh: str, metric_
     )
     ax.set_ylim(len(rows) - 0.4, -0.7)
     ax.set_xlim(0, span * 1.15)
+    for r in refs.itertuples():
+        due = f"{int(r.year)}年 by {int(r.year)}" if pd.notna(r.year) else "无期限 no deadline"
+        ax.axvline(r.value, color="#e31a1c", ls="--", lw=1.2, zorder=1)
+        ax.annotate(
+            f"{REFERENCE_ZH} {REFERENCE_EN}: {short_value(r)}　{due}",
+            (r.value, -0.7),
+            xytext=(4, -10),
+            textcoords="offset points",
+            fontsize=8,
+            color="#e31a1c",
+            va="top",
+        )
     unit_ = lexicon().units[unit]
     ax.set_xlabel(f"{unit_.axis_zh} {unit_.axis_en}")
     _finish(ax, metric_zh, f"{metric_en} — ● exactly, ●→ at least, ○→ more than, ◇ about, ├┤ range")
@@ -483,4 +532,92 @@ def scaling_chart(results: pd.DataFrame):
     _finish(ax_t, "各阶段耗时", "Time per stage")
     _finish(ax_m, "完整流程的内存峰值", "Peak memory, whole pipeline")
     fig.tight_layout()
+    return fig
+
+
+# ---- lineage
+
+
+def _label_of(docs: pd.DataFrame):
+    return lambda doc_id: document_label(docs, doc_id)
+
+
+def lineage_profile(lineage: pd.DataFrame, docs: pd.DataFrame, title: bool = True):
+    """Each document's characters by lineage label, as shares: copied, adapted, shared with a sibling, own."""
+    chars = lineage.assign(n=lineage.text.str.count(r"[\u3400-\u9fff]"))
+    shares = chars.pivot_table(index="doc_id", columns="label", values="n", aggfunc="sum", fill_value=0)
+    shares = shares.reindex(columns=list(LINEAGE_COLOURS), fill_value=0)
+    shares = shares.div(shares.sum(axis=1), axis=0).sort_values(["copied", "adapted"], ascending=False)
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(shares) + 1.9))
+    left = np.zeros(len(shares))
+    for label, colour in LINEAGE_COLOURS.items():
+        zh, en = LINEAGE_NAMES[label]
+        ax.barh(range(len(shares)), shares[label], left=left, color=colour, label=f"{zh} {en}")
+        for i, v in enumerate(shares[label]):
+            if v >= 0.05:
+                ax.annotate(
+                    f"{v:.0%}",
+                    (left[i] + v / 2, i),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if label == "copied" else "#222222",
+                )
+        left += shares[label].to_numpy()
+    ax.set_yticks(range(len(shares)), [_label_of(docs)(d) for d in shares.index])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("汉字占比 Share of the document's Chinese characters")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    if title:
+        _finish(
+            ax,
+            "各文件对上位文件的继承与改写",
+            "What each document copied, adapted, shares with a sibling, or wrote itself",
+        )
+    return fig
+
+
+RELATION_COLOURS = {
+    "same": "#1f78b4",
+    "raised": "#33a02c",
+    "lowered": "#e31a1c",
+    "rescaled": "#b2b2b2",
+    "new": "#a6cee3",
+    "dropped": "#fdbf6f",
+}
+RELATION_NAMES = {
+    "same": ("保持", "kept"),
+    "raised": ("提高", "raised"),
+    "lowered": ("降低", "lowered"),
+    "rescaled": ("按本地规模", "rescaled (not compared)"),
+    "new": ("新增", "new"),
+    "dropped": ("未采纳", "dropped"),
+}
+
+
+def target_relations_chart(target_lineage: pd.DataFrame, docs: pd.DataFrame):
+    """Per document: its targets kept, raised, lowered, rescaled or new against its parent's, and the
+    parent's targets it dropped."""
+    counts = target_lineage.groupby(["doc_id", "relation"]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=list(RELATION_COLOURS), fill_value=0)
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(counts) + 1.9))
+    left = np.zeros(len(counts))
+    for rel, colour in RELATION_COLOURS.items():
+        zh, en = RELATION_NAMES[rel]
+        ax.barh(range(len(counts)), counts[rel], left=left, color=colour, label=f"{zh} {en}")
+        for i, v in enumerate(counts[rel]):
+            if v:
+                ax.annotate(str(int(v)), (left[i] + v / 2, i), ha="center", va="center", fontsize=8)
+        left += counts[rel].to_numpy()
+    ax.set_yticks(range(len(counts)), [_label_of(docs)(d) for d in counts.index])
+    ax.invert_yaxis()
+    ax.set_xlabel("目标数 Number of targets (the document's, and the parent's it dropped)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    _finish(
+        ax,
+        "对上位文件目标的保持、提高、降低与新增",
+        "Targets against the parent's: kept, raised, lowered, new, dropped",
+    )
     return fig

@@ -38,6 +38,9 @@ REGISTRY_COLUMNS = [
 ]
 REQUIRED = ("doc_id", "city", "city_zh", "admin_level", "status", "file", "sha256")
 ADMIN_LEVELS = ("national", "province", "prefecture", "district")
+# Documents of these levels are the reference the cities are compared with, never one of the cities:
+# charts draw them apart, clearly labelled, and city-by-city statistics leave them out.
+REFERENCE_LEVELS = ("national",)
 STATUSES = ("final", "draft")
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 CITY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # no hyphen: page names join two cities with one

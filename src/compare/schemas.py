@@ -406,12 +406,6 @@ TARGET_MENTIONS = Table(
 )
 
 
-def _rule_names() -> list[str]:
-    from .targets import ALL_RULES
-
-    return list(ALL_RULES)
-
-
 REJECTED_NUMBERS = Table(
     "rejected_numbers",
     "Every number the target extractor read inside a section and did not keep, with the named rule that set it "
@@ -428,7 +422,7 @@ REJECTED_NUMBERS = Table(
                 "规则",
                 "the name of the rule that set the number aside (`in_title`, `calendar_year`, "
                 "`describing_verb`, `no_measure_word` …)",
-                pa.Check(lambda s: s.isin(_rule_names())),
+                pa.Check.str_matches(r"^[a-z_]+$"),
             ),
             "char_start": CHAR_START,
             "char_end": CHAR_END,
@@ -542,6 +536,128 @@ KEYNESS = Table(
     sort=("city", "rank"),
 )
 
+
+# The lineage tables' vocabularies (compare.lineage assigns them).
+LINEAGE_LABELS = ("copied", "adapted", "sibling", "local")
+TARGET_RELATIONS = ("same", "raised", "lowered", "rescaled", "new", "dropped")
+
+
+DOCUMENT_PARENTS = Table(
+    "document_parents",
+    "Each document's parents in the corpus — declared in its preamble (matched by 文号 or by normalised title) or "
+    "implied by the hierarchy (a national plan is every local plan's parent) — and the declared parents the corpus "
+    "does not hold.",
+    pa.DataFrameSchema(
+        {
+            "doc_id": DOC_ID,
+            "parent_doc_id": _str(
+                "上位文件", "the parent document's id; empty when the cited document is not in the corpus"
+            ),
+            "basis": _str(
+                "依据",
+                "how the link was made: `doc_number` (the cited 文号 is a registered document's), `title` (the cited title, "
+                "normalised, is one's), `level` (no citation: the hierarchy — a national document is the parent of "
+                "every other, a province's of the documents in that province), `unresolved` (cited, not in the corpus)",
+                pa.Check.isin(("doc_number", "title", "level", "unresolved")),
+            ),
+            "cited": _str("引用", "the citation as printed in the preamble (empty for a link by level)"),
+        },
+        strict=True,
+        ordered=True,
+    ),
+    key=("doc_id", "parent_doc_id", "cited"),
+    sort=("doc_id", "parent_doc_id", "cited"),
+)
+
+LINEAGE = Table(
+    "lineage",
+    "Every sentence (clause) of every document with a parent or a sibling in the corpus: copied from a parent, "
+    "adapted from it, shared only with a sibling, or the document's own.",
+    pa.DataFrameSchema(
+        {
+            "doc_id": DOC_ID,
+            "city": CITY,
+            "section_id": _str("章节", "the section holding the sentence"),
+            "char_start": CHAR_START,
+            "char_end": CHAR_END,
+            "text": _str("原文", "the sentence: `text[char_start:char_end]` of the cleaned text"),
+            "label": _str(
+                "来源",
+                "`copied` (aligned with a parent's passage: at least 90% of its characters, no number, year or body "
+                "changed), `adapted` (aligned, a majority of its characters, with changes), `sibling` (not traceable "
+                "to a parent, shared with a document of the same province — failing that, of the same level), `local`",
+                pa.Check.isin(LINEAGE_LABELS),
+            ),
+            "parent_doc_id": _str(
+                "对应文件", "the parent (or, for `sibling`, the sibling) the sentence is aligned with"
+            ),
+            "parent_section_id": _str("对应章节", "the section of that passage"),
+            "parent_start": _col("Int64", "对应起", "where that passage starts in its cleaned text", nullable=True),
+            "parent_end": _col("Int64", "对应止", "where that passage ends (exclusive)", nullable=True),
+            "similarity": _col(
+                float,
+                "相似度",
+                "the share of the sentence's characters (Chinese characters, letters, digits) aligned with the passage "
+                "(LCS), 0–1; for `sibling`, the share inside passages shared with siblings",
+                pa.Check.in_range(0, 1),
+            ),
+            "changes": _list(
+                "改动",
+                "what differs, `kind: parent → city`, kind `year`, `number`, `body` (a body or place) or `wording`",
+            ),
+        },
+        strict=True,
+        ordered=True,
+    ),
+    key=("doc_id", "char_start"),
+    sort=("doc_id", "char_start"),
+    list_columns=("changes",),
+)
+
+TARGET_LINEAGE = Table(
+    "target_lineage",
+    "Each target of a document with a parent in the corpus against the parent's targets — kept, raised, lowered, "
+    "rescaled or new — and a `dropped` row for each parent target the document did not take up.",
+    pa.DataFrameSchema(
+        {
+            "doc_id": DOC_ID,
+            "city": CITY,
+            "target_id": _str("目标", "the document's target (empty on a `dropped` row)"),
+            "parent_doc_id": _slug("上位文件", "the parent document"),
+            "parent_target_id": _str(
+                "上位目标",
+                "the parent's target: the same catalogue metric, else the target in the aligned parent sentence "
+                "(empty for `new`)",
+            ),
+            "relation": _str(
+                "关系",
+                "`same` value; `raised` (more ambitious: a larger value, or for an upper bound a smaller one); "
+                "`lowered`; `rescaled` (a count or total set for a jurisdiction of another level: not compared); "
+                "`new` (no parent target); `dropped` (a parent target the document does not take up)",
+                pa.Check.isin(TARGET_RELATIONS),
+            ),
+            "metric": _str("指标", "the target's metric (the parent target's on a `dropped` row)"),
+            "unit": _str("单位", "the unit", pa.Check.isin(UNITS)),
+            "value": _col(float, "目标值", "the document's value", nullable=True),
+            "parent_value": _col(float, "上位目标值", "the parent's value", nullable=True),
+            "comparator": _str("比较", "the document's comparator"),
+            "parent_comparator": _str("上位比较", "the parent's comparator"),
+            "year": _col("Int64", "期限", "the document's deadline year", nullable=True),
+            "parent_year": _col("Int64", "上位期限", "the parent's deadline year", nullable=True),
+            "deadline_shift": _col(
+                "Int64",
+                "期限推移",
+                "years later (positive) or earlier than the parent's; empty when either is undated",
+                nullable=True,
+            ),
+        },
+        strict=True,
+        ordered=True,
+    ),
+    key=("doc_id", "parent_doc_id", "target_id", "parent_target_id"),
+    sort=("doc_id", "parent_doc_id", "target_id", "parent_target_id"),
+)
+
 ALL_TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -557,5 +673,8 @@ ALL_TABLES: dict[str, Table] = {
         DOCUMENT_SIMILARITY,
         SHARED_PASSAGES,
         KEYNESS,
+        DOCUMENT_PARENTS,
+        LINEAGE,
+        TARGET_LINEAGE,
     )
 }

@@ -43,16 +43,26 @@ def make_stream(text: str, spans: list[tuple[int, int]], boundary: str = "\ue000
     folded = fold(text)
     codes = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32)
     keep = text_mask(codes)
-    pieces, offsets = [], []
-    mark = np.asarray([ord(boundary)], dtype=np.uint32)
-    for start, end in sorted(spans):
-        pos = start + np.flatnonzero(keep[start:end])
-        pieces += [codes[pos], mark]
-        offsets += [pos, np.asarray([end])]
-    if not pieces:
+    if not spans:
         return Stream("", np.zeros(0, np.int64))
-    chars = np.concatenate(pieces).astype(np.uint32).tobytes().decode("utf-32-le")
-    return Stream(chars, np.concatenate(offsets).astype(np.int64))
+    spans = sorted(spans)
+    starts = np.array([a for a, _ in spans], np.int64)
+    ends = np.array([b for _, b in spans], np.int64)
+    if np.any(starts[1:] < ends[:-1]):  # overlapping spans: each is streamed on its own
+        pos = [start + np.flatnonzero(keep[start:end]) for start, end in spans]
+        counts = np.array([len(p) for p in pos], np.int64)
+        pos = np.concatenate(pos)
+    else:  # every span at once (a document has hundreds)
+        cum = np.r_[0, np.cumsum(keep)]
+        counts = cum[ends] - cum[starts]
+        inside = np.zeros(len(codes) + 1, np.int64)
+        np.add.at(inside, starts, 1)
+        np.add.at(inside, ends, -1)
+        pos = np.flatnonzero((np.cumsum(inside)[:-1] > 0) & keep)
+    after = np.cumsum(counts)  # where each span's boundary goes, after its characters
+    chars = np.insert(codes[pos], after, np.uint32(ord(boundary)))
+    offsets = np.insert(pos.astype(np.int64), after, ends)
+    return Stream(chars.astype(np.uint32).tobytes().decode("utf-32-le"), offsets)
 
 
 def _index(s: str, k: int) -> dict[str, list[int]]:
@@ -187,13 +197,14 @@ def shingle_hashes(chars: str, k: int = SHINGLE) -> tuple[np.ndarray, np.ndarray
 
 
 def indexed_runs(
-    streams: list[Stream], k: int = SHINGLE, max_docs: int = MAX_DOCUMENTS
+    streams: list[Stream], k: int = SHINGLE, max_docs: int = MAX_DOCUMENTS, hashes: list | None = None
 ) -> dict[tuple[int, int], list[tuple[int, int, int]]]:
     """Exact runs of shared shingles for every pair of streams that shares any, from one index of
     the whole corpus (no pair is compared that shares nothing): {(i, j): [(start in i, start in j,
     length), …]} with i < j — for each pair the same runs as ``exact_runs``. A shingle found in
-    more than `max_docs` documents is ubiquitous boilerplate and seeds nothing."""
-    parts = [shingle_hashes(s.chars, k) for s in streams]
+    more than `max_docs` documents is ubiquitous boilerplate and seeds nothing. `hashes`: each
+    stream's shingle_hashes, when the caller already has them (a parent aligned with many children)."""
+    parts = hashes if hashes is not None else [shingle_hashes(s.chars, k) for s in streams]
     if not parts:
         return {}
     n, length = len(streams), max(len(s.chars) for s in streams) + 1

@@ -30,17 +30,23 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .clean import fold
-from .lexicon import DEADLINE_RE, PARAGRAPH_DEADLINE_RE, Lexicon, lexicon
+from .lexicon import OPENING_BULLET_RE, OPENING_LABEL_RE, Lexicon, deadline_year, lexicon
 from .metrics import LEVEL_RE, Metric, core_label, derived_metric_id, derived_metric_zh, match_metric, theme_of
 from .numbering import match_marker
-from .numbers import parse_number, parse_percent, parse_year
-from .patterns import ARABIC, DOC_NUMBER_SERIAL, HAN, NUMBER
+from .numbers import parse_number, parse_percent
+from .patterns import ARABIC, DOC_NUMBER_SERIAL, HAN, HAN_RE, NUMBER
 from .sections import Section
 
 PERCENT_WORD_RE = re.compile(rf"百分之(?P<num>{NUMBER})|一半")
 RATIO_RE = re.compile(r"(?<![\d.])(?P<a>\d{1,2}):(?P<b>\d{1,2})(?![\d:])")
 BARE_NUMBER_RE = re.compile(ARABIC)
 _JOIN_PROGRAMME_RE = re.compile(r"(?:列入|纳入)[^，。；]*$")
+# The time a change takes (经过5—10年左右时间, 用3年时间): after the duration, 时间; before it, 经过/用.
+_HORIZON_AFTER_RE = re.compile(r"^(?:左右|以上)?的?时间")
+_HORIZON_BEFORE_RE = re.compile(r"(?:经过|历经|用|花)$")
+# A duration that is a standard: the predicate of 时间/时长/期限 (顶岗实习时间一般为6个月).
+_DURATION_STANDARD_RE = re.compile(r"(?:时间|时长|期限)(?:一般|原则上|应当?|须|要)?(?:为|是|达到)?$")
+_LIST_ITEM_SEP = re.compile(r"[、和与及]")
 _PROGRAMME_AFTER_RE = re.compile(r"^[^，。；]*?(?:计划|名单|目录|范围|工程)")
 
 SENTENCE_ENDS = "。！？\n\t"
@@ -260,6 +266,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("calendar_year", "a calendar year (到2025年), not a duration", lambda n: n.unit == "year" and n.value >= 1000),
     Rule(
+        "time_horizon",
+        "the time a change will take (经过5—10年左右时间, 用3年时间): a horizon, not a target",
+        lambda n: (
+            n.kind == "duration"
+            and (bool(_HORIZON_AFTER_RE.match(n.after)) or bool(_HORIZON_BEFORE_RE.search(n.prefix)))
+        ),
+    ),
+    Rule(
         "relative_deadline",
         "a relative deadline (3年内), which gives no year",
         lambda n: n.kind == "duration" and bool(re.match(r"^(?:内|以内)", n.after)),
@@ -279,7 +293,12 @@ RULES: tuple[Rule, ...] = (
         "descriptive_duration",
         "a duration that describes (3年中职教育) rather than one committed to "
         "(a duration is a target with a comparator, or as a cycle: 5年一周期)",
-        lambda n: n.kind == "duration" and n.comparator == "=" and not re.match(r"^一(?:周期|轮)", n.after),
+        lambda n: (
+            n.kind == "duration"
+            and n.comparator == "="
+            and not re.match(r"^一(?:周期|轮)", n.after)
+            and not _DURATION_STANDARD_RE.search(n.prefix)
+        ),
     ),
     Rule(
         "describing_verb",
@@ -299,6 +318,11 @@ RULES: tuple[Rule, ...] = (
         "matching_rule",
         "a matching rule (按照1个专业对接一个产业链)",
         lambda n: n.kind == "counted" and bool(re.match(r"^[^，。；]{0,12}对接", n.after)),
+    ),
+    Rule(
+        "enumeration_total",
+        "the total of a list just named (严把教学标准和毕业学生质量标准两个关口), with no verb committing to it",
+        lambda n: n.kind == "counted" and _enumeration_total(n),
     ),
 )
 
@@ -385,13 +409,59 @@ def _post_label(text: str, pos: int, clause_end: int, lex: Lexicon) -> str:
     return label[:30].rstrip("、等")
 
 
-def _sentence_year(text: str, s_start: int, s_end: int, pos: int) -> int | None:
-    hits = [(m.start(), parse_year(m.group("y1") or m.group("y2"))) for m in DEADLINE_RE.finditer(text, s_start, s_end)]
+def _sentence_year(text: str, s_start: int, s_end: int, pos: int, lex: Lexicon) -> int | None:
+    hits = [(m.start(), deadline_year(m)) for m in lex.deadline_re.finditer(text, s_start, s_end)]
     hits = [(p, y) for p, y in hits if y]
     before = [y for p, y in hits if p < pos]
     if before:
         return before[-1]
     return hits[0][1] if hits else None
+
+
+def opening_deadline(text: str, start: int, end: int, lex: Lexicon) -> int | None:
+    """The year of the deadline a paragraph (text[start:end]) opens with, whatever stands before it:
+    an item number (1．, （一）), a bullet (——, --) or a short label (具体指标：, 主要目标：)."""
+    pos = start
+    marker = match_marker(text[start:end])
+    if marker:
+        pos += marker.end
+    bullet = OPENING_BULLET_RE.match(text, pos, end)
+    if bullet:
+        pos = bullet.end()
+    for at in (pos, *(m.end() for m in [OPENING_LABEL_RE.match(text, pos, end)] if m)):
+        m = lex.opening_deadline_re.match(text, at, end)
+        if m and deadline_year(m):
+            return deadline_year(m)
+    return None
+
+
+def _paragraph_year(text: str, sec: Section, line_start: int, pos: int, lex: Lexicon) -> int | None:
+    """The deadline that governs a paragraph: the one it opens with — or, in a section whose heading
+    is itself a deadline (（一）到2022年…), the heading's — overridden, for what follows, by a later
+    deadline inside the paragraph."""
+    line_end = text.find("\n", pos)
+    line_end = len(text) if line_end < 0 else line_end
+    year = opening_deadline(text, line_start, line_end, lex)
+    if year is None and sec.heading_start == line_start and line_start < sec.char_start < line_end:
+        year = opening_deadline(
+            text, sec.char_start, line_end, lex
+        )  # the body after a run-on title (（一）建设目标。到2025年，…)
+    if year is None and 0 <= sec.heading_start < line_start:
+        heading_end = text.find("\n", sec.heading_start)
+        year = opening_deadline(text, sec.heading_start, heading_end if heading_end >= 0 else len(text), lex)
+    if year is None:
+        return None
+    later = [y for m in lex.deadline_re.finditer(text, line_start, pos) if (y := deadline_year(m))]
+    return later[-1] if later else year
+
+
+def _enumeration_total(n: Seen) -> bool:
+    """The count totals the list of things named right before it (A和B两个关口), and no verb
+    commits to it."""
+    items = _LIST_ITEM_SEP.split(n.prefix)
+    if len(items) < 2 or n.value != len(items) or not all(len(HAN_RE.findall(i)) >= 2 for i in items):
+        return False
+    return _governing_verb(n.prefix, n.lex) not in n.lex.commit_verbs
 
 
 def _task_year(deadline: str) -> int | None:
@@ -541,7 +611,7 @@ def _add_mentions(
             char_end=s_end,
             part=part,
         )
-        _attach_year(mention, text, sec, task_deadlines, line_start, s_start, s_end, n.start)
+        _attach_year(mention, text, sec, task_deadlines, line_start, s_start, s_end, n.start, lex)
         mentions.append(mention)
 
 
@@ -631,14 +701,16 @@ def _attach_year(
     s_start: int,
     s_end: int,
     pos: int,
+    lex: Lexicon,
 ) -> None:
-    year = _sentence_year(text, s_start, s_end, pos)
+    """The target's year: its sentence's deadline, else its paragraph's, else its task's."""
+    year = _sentence_year(text, s_start, s_end, pos, lex)
     if year:
         m.year, m.year_source = year, "sentence"
         return
-    para = PARAGRAPH_DEADLINE_RE.match(text, line_start)
-    if para and parse_year(para.group("y")):
-        m.year, m.year_source = parse_year(para.group("y")), "paragraph"
+    year = _paragraph_year(text, sec, line_start, pos, lex)
+    if year:
+        m.year, m.year_source = year, "paragraph"
         return
     year = _task_year(task_deadlines.get(sec.section_id, ""))
     if year:

@@ -21,7 +21,7 @@ from ..errors import CompareError
 from ..output import atomic_write_text
 from ..tables import city_names, table
 
-RUNS = ("once", "shared_metrics", "cities", "city_pairs")
+RUNS = ("once", "shared_metrics", "cities", "city_pairs", "documents_with_parents")
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,9 @@ def plan(paths: Paths | None = None) -> list[Page]:
     from ..metrics import by_id
 
     paths = paths or Paths()
-    names = city_names(paths)
+    names = city_names(paths)  # the cities: the national plan is their reference, not one of them
     targets = table("targets", paths)
+    targets = targets[targets.city.isin(names.index)]
     catalogue = by_id()
     cities_per_metric = targets[targets.metric.isin(catalogue)].groupby("metric").city.nunique()
     shared = [m for m in catalogue if cities_per_metric.get(m, 0) >= 2]
@@ -71,6 +72,14 @@ def plan(paths: Paths | None = None) -> list[Page]:
             sets = [({"metric": m}, {"metric_zh": catalogue[m].zh, "metric_en": catalogue[m].en}) for m in shared]
         elif runs == "cities":
             sets = [({"city": c}, {"city_zh": r.city_zh, "city_en": r.city_en}) for c, r in names.iterrows()]
+        elif runs == "documents_with_parents":
+            docs = table("documents", paths).set_index("doc_id")
+            parents = table("document_parents", paths)
+            with_parent = sorted(set(parents.doc_id[parents.parent_doc_id != ""]))
+            sets = [
+                ({"doc_id": d}, {"city_zh": docs.loc[d, "city_zh"], "city_en": docs.loc[d, "city_en"], "doc_id": d})
+                for d in with_parent
+            ]
         else:
             sets = [
                 (

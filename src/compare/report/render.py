@@ -41,11 +41,11 @@ def page_html(title: str, body: str, nav: bool = True) -> str:
 
 def render_page(name: str, paths: Paths | None = None) -> None:
     """site/<name>.html from the executed notebook, inputs hidden."""
+    paths = paths or Paths()
+    page = find_page(paths, name)  # before nbconvert's imports: a wrong name is refused at once
     import nbformat
     from nbconvert import HTMLExporter
 
-    paths = paths or Paths()
-    page = find_page(paths, name)
     nb = nbformat.read(paths.build / "executed" / f"{name}.ipynb", as_version=4)
     exporter = HTMLExporter(
         template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True

@@ -40,12 +40,12 @@ def _encryption() -> str:
 
 def run_page(name: str, paths: Paths | None = None) -> float:
     """Execute one page's notebook with its parameters into build/executed/<name>.ipynb."""
+    paths = paths or Paths()
+    page = find_page(paths, name)  # before papermill's imports: a wrong name is refused at once
     import papermill
     from papermill.exceptions import PapermillExecutionError
     from traitlets.config import Config
 
-    paths = paths or Paths()
-    page = find_page(paths, name)
     out = paths.build / "executed" / f"{name}.ipynb"
     tmp = out.with_name(f".{name}.running.ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
