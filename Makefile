@@ -14,15 +14,20 @@ ENV_STAMP := $(VENV)/.installed
 COMPARE := $(BIN)/compare
 
 RAW := $(sort $(wildcard data/raw/*))
-# What `compare build` reads: the pipeline modules (not the report's, which live in report/ or are
+# What `compare build` reads: the pipeline modules (not the report's or the coding commands', which live in report/ or are
 # listed here) and the curated data files.
 REPORT_ONLY := src/compare/plotting.py src/compare/tables.py src/compare/notebook.py src/compare/docs.py \
+               src/compare/coding.py src/compare/qdpx.py \
                src/compare/cli.py
 PIPELINE_SRC := $(filter-out $(REPORT_ONLY),$(sort $(wildcard src/compare/*.py src/compare/data/*.yaml \
-                  src/compare/data/*.csv src/compare/data/*.txt)))
+                  src/compare/data/*.csv src/compare/data/*.txt src/compare/data/codebooks/*.yaml)))
+# What researchers add: the codes imported from coders' sheets and the project's own codebooks.
+CODING := $(sort $(wildcard data/coding/*.codes.csv data/coding/codebooks/*.yaml))
 PROCESSED_STAMP := build/stamps/processed
-TABLES := $(addprefix data/processed/,$(addsuffix .parquet,documents sections tasks citations cleaning_log \
-            targets target_mentions rejected_numbers section_pairs document_similarity shared_passages keyness))
+# Every processed table (compare.schemas.ALL_TABLES; a test keeps the two lists the same).
+TABLES := $(addprefix data/processed/,$(addsuffix .parquet,documents sections tasks citations cleaning_log targets target_mentions \
+            rejected_numbers section_pairs document_similarity shared_passages keyness \
+            document_parents lineage target_lineage instrument_units instrument_codes))
 TEMPLATES := $(wildcard src/compare/data/templates/*.html)
 
 # The report plan (every page and what it depends on) is generated from notebooks/reports.yaml and the
@@ -88,7 +93,7 @@ lock: ## re-resolve requirements.lock (exact pins) from pyproject.toml's ranges
 
 ## ---------------------------------------------------------------- pipeline
 
-$(PROCESSED_STAMP): $(RAW) $(PIPELINE_SRC) | $(ENV_STAMP)
+$(PROCESSED_STAMP): $(RAW) $(PIPELINE_SRC) $(CODING) | $(ENV_STAMP)
 	$(COMPARE) build
 	@mkdir -p $(@D) && touch $@
 

@@ -281,6 +281,10 @@ def test_target_relations_of_the_cities_hand_checked(tables):
     assert ks == {"qinhuangdao": "rescaled", "zhongwei": "rescaled"}  # 150 nationwide vs a city's 2–3 or 10
     funding = rel[(rel.metric == "per_student_funding_higher") & (rel.relation != "dropped")]
     assert funding[["doc_id", "relation", "value"]].values.tolist() == [["qinhuangdao", "same", 12000.0]]
+    # Shangdang's 8000元 is for secondary schools: aligned with the national 12000元 for higher
+    # vocational education, but not the same metric, so it is new rather than lowered
+    secondary = rel[rel.metric == "per_student_funding_secondary"]
+    assert secondary[["doc_id", "relation", "parent_target_id"]].values.tolist() == [["shangdang", "new", ""]]
     dropped = rel[rel.relation == "dropped"]
     assert set(dropped.parent_doc_id) == {"national"} and dropped.target_id.eq("").all()
 

@@ -64,3 +64,17 @@ def test_make_help_lists_the_everyday_targets():
     out = subprocess.run(["make", "-s", "help"], cwd=REPO, capture_output=True, text=True, check=True).stdout
     for target in ("report", "test", "env", "lock", "clean"):
         assert re.search(rf"make {target}\s+\S", out), target
+
+
+def test_the_makefile_knows_every_table_and_what_the_build_reads():
+    """Make's TABLES list is ALL_TABLES (a page reading a table make does not know of would not rerun
+    when it changes); the build's prerequisites include the codebooks and the coders' codes."""
+    from compare.schemas import ALL_TABLES
+
+    out = subprocess.run(["make", "-s", "-pn", "help"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    tables = re.search(r"^TABLES := (.*)$", out, flags=re.M).group(1)
+    listed = re.findall(r"data/processed/(\w+)\.parquet", tables)
+    assert sorted(listed) == sorted(ALL_TABLES)
+    source = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert "src/compare/data/codebooks/*.yaml" in source
+    assert "$(PROCESSED_STAMP): $(RAW) $(PIPELINE_SRC) $(CODING)" in source

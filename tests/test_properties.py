@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compare.clean import clean
+from compare.instruments import units as instrument_units
 from compare.sections import parse_sections
 from compare.targets import extract_targets
 
@@ -76,6 +77,9 @@ def check_document(raw: str) -> None:
     for s in sections:
         assert 0 <= s.char_start <= s.char_end <= len(text)
         assert s.parent_id == "" or s.parent_id in ids
+    units = instrument_units("p", text, sections, [])
+    assert len({u.unit_id for u in units}) == len(units), "unit ids are unique"
+    assert all(0 <= u.start < u.end <= len(text) and u.section_id in ids for u in units)
     for t in extract_targets(text, sections, {}, "p"):
         for m in t.mentions:
             assert 0 <= m.char_start <= m.value_start < m.value_end <= m.char_end <= len(text)

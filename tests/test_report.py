@@ -245,3 +245,12 @@ def test_plan_file_is_stable_json(project):
     write_plan(project)
     assert (project.build / "report-plan.json").read_bytes() == first
     assert json.loads(first)[0]["name"] == "01-overview"
+
+
+def test_a_table_on_a_page_shows_missing_values_as_a_dash():
+    import pandas as pd
+
+    df = pd.DataFrame({"a": [1.5, float("nan")], "b": ["<x>", None], "c": pd.array([1, None], dtype="Int64")})
+    html = tables.show(df).data
+    assert html.count("<td>—</td>") == 3
+    assert "None" not in html and "nan" not in html and "&lt;NA&gt;" not in html and "&lt;x&gt;" in html

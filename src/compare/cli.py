@@ -144,12 +144,106 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _books(paths: Paths, files: list[str] | None, install: bool = False):
+    """The codebooks a coding command uses: every codebook in use, or those of --codebook FILE…
+    (checked with the others; with `install` copied into data/coding/codebooks/ so the build uses them)."""
+    from pathlib import Path
+
+    from .codebooks import checked, codebooks, load_codebook
+    from .output import atomic_write_text
+
+    books = codebooks(paths)
+    if not files:
+        return books
+    own = [load_codebook(Path(f)) for f in files]
+    ids = {b.id for b in own}
+    every = checked([b for b in books if b.id not in ids] + own)
+    if install:
+        for f, book in zip(files, own, strict=True):
+            target = paths.coding / "codebooks" / f"{book.id}.yaml"
+            text = Path(f).read_text(encoding="utf-8")
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                atomic_write_text(target, text)
+                print(
+                    f"codebook {book.id}: installed as {target.relative_to(paths.root)} (the build pre-labels with it)"
+                )
+    chosen = ids | {b.none_with for b in own if b.none_with}
+    return tuple(b for b in every if b.id in chosen)
+
+
+def _cmd_code(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import coding
+
+    paths = Paths(args.root)
+    if args.action == "export":
+        books = _books(paths, args.codebook, install=True)
+        if not args.coder and not args.qdpx:
+            raise CompareError(
+                "compare code export needs --coder NAME (a coder's sheet) or --qdpx (a REFI-QDA project)."
+            )
+        if args.coder:
+            out = coding.export_sheet(paths, args.coder, books, blind=args.blind)
+            print(f"coding sheet for {args.coder}: {out.relative_to(paths.root)}")
+            print(
+                "  code it in Excel or WPS (a drop-down per codebook), then: compare code import "
+                + str(out.relative_to(paths.root))
+            )
+        if args.qdpx:
+            from .qdpx import export_project
+
+            project, book = export_project(paths, books)
+            print(f"REFI-QDA project: {project.relative_to(paths.root)} (open it in NVivo, MAXQDA or ATLAS.ti)")
+            print(f"REFI-QDA codebook: {book.relative_to(paths.root)}")
+    elif args.action == "import":
+        books = _books(paths, args.codebook)
+        if not args.file:
+            raise CompareError("compare code import needs the file: compare code import data/coding/sheets/NAME.xlsx")
+        path = Path(args.file)
+        if path.suffix.lower() == ".qdpx":
+            from .qdpx import import_project
+
+            results = import_project(paths, path, books, coder=args.coder)
+        else:
+            results = [coding.import_sheet(paths, path, books)]
+        for r in results:
+            who = r.name if r.kind == "coder" else "the adjudication"
+            print(
+                f"imported {r.coded} unit(s) coded by {who} → {r.record.relative_to(paths.root)} ({len(r.codes)} codes in all)"
+            )
+        print("Run `make report` to show them in the instrument pages.")
+    elif args.action == "agree":
+        books = _books(paths, args.codebook)
+        if args.framework:
+            known = {b.id for b in books}
+            unknown = [f for f in args.framework if f not in known]
+            if unknown:
+                raise CompareError(
+                    f"--framework {', '.join(unknown)}: not a codebook in use ({', '.join(sorted(known))})."
+                )
+            books = tuple(b for b in books if b.id in args.framework)
+        gold = Path(args.gold) if args.gold else None
+        result = coding.agree(paths, books, args.coders, gold)
+        for ag in result.agreements:
+            print(coding.report(ag))
+            print()
+        if result.sheet:
+            print(f"{result.disagreements} disagreement(s) to decide: {result.sheet.relative_to(paths.root)}")
+            print(
+                "  decide each in its `code` column, then: compare code import "
+                + str(result.sheet.relative_to(paths.root))
+            )
+    return 0
+
+
 COMMANDS = {
     "add": (_cmd_add, "copy a document into data/raw/ and register it (no code change needed)"),
     "build": (_cmd_build, "build every processed table from data/raw/ into data/processed/"),
     "metrics": (_cmd_metrics, "list the metric catalogue and which cities set each metric"),
     "evaluate": (_cmd_evaluate, "score the targets table against a hand-coded gold file"),
     "report": (_cmd_report, "plan, run and render the report notebooks (the Makefile drives this)"),
+    "code": (_cmd_code, "policy-instrument coding: export coders' sheets, import them, measure their agreement"),
     "docs": (_cmd_docs, "regenerate docs/data-dictionary.md and the measured table of docs/performance.md"),
 }
 
@@ -203,6 +297,40 @@ def make_parser() -> argparse.ArgumentParser:
                 "screenshots: PNGs of the index and one page per notebook in build/screenshots/",
             )
             p.add_argument("pages", nargs="*", help="page names, e.g. 03-city-qingyang (see build/report-plan.json)")
+        if name == "code":
+            p.add_argument(
+                "action",
+                choices=["export", "import", "agree"],
+                help="export: a coder's Excel sheet (--coder) and/or a REFI-QDA project (--qdpx); "
+                "import FILE: a coded sheet, the adjudication sheet or a .qdpx back into data/coding/; "
+                "agree: two codings' agreement (percent, Cohen's kappa, Krippendorff's alpha) and the "
+                "adjudication sheet of their disagreements",
+            )
+            p.add_argument("file", nargs="?", help="import: the .xlsx or .qdpx to read")
+            p.add_argument(
+                "--coder", help="export: the coder's name (letters, digits, _ . -); import .qdpx: whose codes"
+            )
+            p.add_argument("--blind", action="store_true", help="export: hide the rules' pre-labels from the coder")
+            p.add_argument(
+                "--qdpx",
+                action="store_true",
+                help="export: data/coding/compare.qdpx (documents, codebooks, every coding) and codebook.qdc",
+            )
+            p.add_argument(
+                "--codebook",
+                action="append",
+                metavar="FILE",
+                help="use this codebook YAML (repeatable); export installs it in data/coding/codebooks/",
+            )
+            p.add_argument("--framework", action="append", help="agree: only this codebook id (repeatable)")
+            p.add_argument(
+                "--coders",
+                nargs=2,
+                metavar=("A", "B"),
+                help="agree: the two codings — coder names, `rule` (the pre-labels), `adjudicated` or `gold` "
+                "(default: the two coders, or rule against gold when --gold is given)",
+            )
+            p.add_argument("--gold", help="agree: a hand-coded CSV (unit_id and one column per codebook), as `gold`")
         if name == "evaluate":
             p.add_argument("--gold", help="gold CSV (default tests/gold/targets.csv; format in tests/gold/CODEBOOK.md)")
     return parser
@@ -216,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     except CompareError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped early (compare … | head): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("interrupted; outputs are as they were before this run", file=sys.stderr)
         return 130

@@ -31,6 +31,7 @@ class Paths:
         self.text = self.processed / "text"
         self.interim = self.root / "data" / "interim"
         self.token_cache = self.interim / "tokens.sqlite"
+        self.coding = self.root / "data" / "coding"  # coders' sheets and the codes imported from them
         self.figures = self.root / "figures"
         self.notebooks = self.root / "notebooks"
         self.build = self.root / "build"

@@ -34,9 +34,9 @@ import pandas as pd
 from rapidfuzz.distance import LCSseq
 
 from .citations import normalised_title
+from .clauses import Sentence, sentences
 from .errors import CompareError
 from .lexicon import Lexicon, lexicon
-from .numbering import match_marker
 from .patterns import CN_NUMERAL_CHARS
 from .sections import Section, section_finder
 from .shared_passages import Stream, indexed_runs, make_stream, shingle_hashes
@@ -46,8 +46,6 @@ ADAPTED_MIN = 0.5  # … a majority: adapted
 SIBLING_MIN = 0.5  # share of a sentence's characters in passages shared with a sibling
 MIN_ALIGNED = 15  # characters a sentence must share with a parent's to be traced to it (as for shared passages)
 LEVELS = ("national", "province", "prefecture", "district")  # from the top of the hierarchy down
-_SENTENCE_RE = re.compile(r"[^\s。！？；][^。！？；\t\n]*[。！？；]?")  # from its first visible character
-_WORD_RE = re.compile(r"[^\W_]")  # a letter, digit or Chinese character
 _NUMERAL = re.compile(rf"[\d{CN_NUMERAL_CHARS}.%]+")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 
@@ -144,30 +142,6 @@ def document_parents_frame(links: list[ParentLink]) -> pd.DataFrame:
 
 
 # ---- sentences
-
-
-class Sentence(NamedTuple):  # tuples: a thousand documents' sentences pass between processes
-    section_id: str
-    start: int
-    end: int
-
-
-def sentences(text: str, sections: list[Section]) -> list[Sentence]:
-    """A document's sentences and clauses (ending at 。！？；, a cell or a line), in document order, each
-    inside one section; a heading's number is not part of its sentence."""
-    out: list[Sentence] = []
-    for sec in sections:
-        pos = sec.heading_start if sec.heading_start >= 0 else sec.char_start
-        while pos < sec.char_end:
-            line_end = text.find("\n", pos, sec.char_end)
-            line_end = sec.char_end if line_end < 0 else line_end
-            at_line_start = pos == 0 or text[pos - 1] == "\n"
-            marker = match_marker(text[pos:line_end]) if at_line_start else None
-            for m in _SENTENCE_RE.finditer(text, pos + (marker.end if marker else 0), line_end):
-                if _WORD_RE.search(m.group()):
-                    out.append(Sentence(sec.section_id, m.start(), m.end()))
-            pos = line_end + 1
-    return out
 
 
 # ---- alignment with a parent
@@ -686,7 +660,7 @@ def target_lineage_frame(
             match = (
                 next((p for p in same_metric if p in in_window), None)
                 or next(iter(same_metric), None)
-                or next((p for p in in_window if p.unit == t.unit), None)
+                or next((p for p in in_window if p.unit == t.unit and _comparable_metrics(p.metric, t.metric)), None)
             )
             if match is not None:
                 taken.add(match.target_id)
@@ -698,6 +672,12 @@ def target_lineage_frame(
     return pd.DataFrame(records, columns=TARGET_LINEAGE.columns).astype(
         {"year": "Int64", "parent_year": "Int64", "deadline_shift": "Int64"}
     )
+
+
+def _comparable_metrics(a: str, b: str) -> bool:
+    """Two targets of one aligned sentence measure the same thing unless the catalogue says they do not
+    (two different catalogue metrics: 中职 and 高职 per-student funding)."""
+    return a == b or a.startswith("label:") or b.startswith("label:")
 
 
 def _record(t, p, doc: str, parent: str, city: str, rel: str) -> dict:

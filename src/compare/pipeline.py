@@ -24,9 +24,11 @@ from . import schemas
 from .analysis_units import analysis_units, unit_spans
 from .citations import citations_frame
 from .clean import cleaning_log_frame
+from .codebooks import codebooks
 from .config import Paths
 from .document_similarity import document_similarity
 from .documents import ProcessedDocument, documents_frame, process_document
+from .instruments import instruments, read_human_codes
 from .keyness import keyness
 from .lineage import Corpus, document_parents_frame, lineage_frame, lineage_rows, resolve_parents, target_lineage_frame
 from .output import StagedDirectory, atomic_write_text, write_table
@@ -155,6 +157,17 @@ def keyness_stage(b: Build) -> None:
     )
 
 
+def instruments_stage(b: Build) -> None:
+    """Every clause as a coding unit, its rule pre-labels in every codebook, the coders' codes beside them."""
+    items = [
+        (r.doc.doc_id, r.doc.city, r.text, r.parsed.sections, [(t.char_start, t.char_end) for t in r.tasks])
+        for r in b.results
+    ]
+    b.tables["instrument_units"], b.tables["instrument_codes"] = instruments(
+        items, codebooks(b.paths), read_human_codes(b.paths.coding)
+    )
+
+
 def lineage_stage(b: Build) -> None:
     links = resolve_parents(b.tables["documents"], b.tables["citations"])
     corpus = Corpus(
@@ -195,6 +208,12 @@ STAGES: tuple[Stage, ...] = (
     Stage("document similarity", "文件相似度", "TF-IDF cosine of every pair of documents", document_similarity_stage),
     Stage("shared passages", "共享段落", "the shingle index and the passages documents share", shared_passages_stage),
     Stage("keyness", "特色词", "each city's over-used terms", keyness_stage),
+    Stage(
+        "instruments",
+        "政策工具",
+        "coding units and the codebooks' pre-labels, coders' codes beside them",
+        instruments_stage,
+    ),
     Stage(
         "lineage",
         "继承与改写",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import io
+import textwrap
 import warnings
 from functools import lru_cache
 
@@ -620,4 +621,147 @@ def target_relations_chart(target_lineage: pd.DataFrame, docs: pd.DataFrame):
         "对上位文件目标的保持、提高、降低与新增",
         "Targets against the parent's: kept, raised, lowered, new, dropped",
     )
+    return fig
+
+
+# ---- policy instruments
+
+TYPE_COLOURS = {"supply": "#4C72B0", "environment": "#55A868", "demand": "#C44E52", "none": "#c7c7c7"}
+
+
+def doc_order(docs: pd.DataFrame, doc_ids) -> list[str]:
+    """Reference documents first, then the cities in the documents table's order."""
+    ref = docs.set_index("doc_id").admin_level.isin(REFERENCE_LEVELS)
+    order = [d for d in docs.doc_id if d in set(doc_ids)]
+    return sorted(order, key=lambda d: (not ref.get(d, False), order.index(d)))
+
+
+def instrument_mix(codes: pd.DataFrame, docs: pd.DataFrame, book, by_type: bool = True):
+    """Each document's coded units by type (supply / environment / demand) or by code, as shares,
+    with the number of units on the right; `none` is left out of the shares."""
+    rows = codes[(codes.framework == book.id) & (codes.code != "none")]
+    key = rows.type if by_type and book.types else rows.code
+    groups = [t.id for t in book.types] if by_type and book.types else [c.id for c in book.codes]
+    names = (
+        {t.id: f"{t.zh} {t.en}" for t in book.types}
+        if by_type and book.types
+        else {c.id: f"{c.zh} {c.en}" for c in book.codes}
+    )
+    counts = pd.crosstab(rows.doc_id, key).reindex(columns=groups, fill_value=0)
+    order = doc_order(docs, counts.index)
+    counts = counts.loc[order]
+    shares = counts.div(counts.sum(axis=1).where(lambda s: s > 0, 1), axis=0)
+    colours = (
+        [TYPE_COLOURS.get(g, "#999999") for g in groups]
+        if by_type and book.types
+        else sns.color_palette(PALETTE, len(groups))
+    )
+    fig, ax = plt.subplots(figsize=(10, 0.5 * len(order) + 2.2))
+    left = np.zeros(len(order))
+    for g, colour in zip(groups, colours, strict=True):
+        ax.barh(range(len(order)), shares[g], left=left, color=colour, label=names[g])
+        for i, v in enumerate(shares[g]):
+            if v >= 0.06:
+                ax.annotate(f"{v:.0%}", (left[i] + v / 2, i), ha="center", va="center", fontsize=8, color="white")
+        left += shares[g].to_numpy()
+    for i, n in enumerate(counts.sum(axis=1)):
+        ax.annotate(f"n={n}", (1.0, i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(range(len(order)), [document_label(docs, d) for d in order])
+    ax.invert_yaxis()
+    n_ref = sum(docs.set_index("doc_id").loc[order].admin_level.isin(REFERENCE_LEVELS))
+    if n_ref and n_ref < len(order):
+        ax.axhline(n_ref - 0.5, color="#555555", lw=1.5)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("编码单元占比 Share of the coded units (n: units with an instrument)")
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12 - 0.02 * (len(groups) > 6)),
+        ncol=min(len(groups), 5),
+        fontsize=8,
+        frameon=False,
+    )
+    return fig
+
+
+def _by_type(book) -> list[str]:
+    """A codebook's code ids, grouped by type in the codebook's order of types."""
+    return [c.id for t in (book.types or [None]) for c in book.codes if t is None or c.type == t.id]
+
+
+def _type_spans(book, ids: list[str]):
+    """(first position, number of codes, type) of each type's run in `ids` (grouped by _by_type)."""
+    start = 0
+    for t in book.types:
+        n = sum(1 for c in ids if book.code(c).type == t.id)
+        yield start, n, t
+        start += n
+
+
+def code_heatmap(codes: pd.DataFrame, docs: pd.DataFrame, book):
+    """Documents × codes (grouped by type): how many units each document codes with each code."""
+    rows = codes[(codes.framework == book.id) & (codes.code != "none")]
+    columns = _by_type(book)
+    counts = pd.crosstab(rows.doc_id, rows.code).reindex(columns=columns, fill_value=0)
+    order = doc_order(docs, counts.index)
+    counts = counts.loc[order]
+    fig, ax = plt.subplots(figsize=(0.45 * len(columns) + 4, 0.45 * len(order) + 3.2))
+    sns.heatmap(counts, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax, linewidths=0.5, linecolor="white")
+    ax.set_yticks(np.arange(len(order)) + 0.5, [document_label(docs, d) for d in order], rotation=0, fontsize=8)
+    ax.set_xticks(
+        np.arange(len(columns)) + 0.5,
+        [f"{book.code(c).zh} {book.code(c).en}" for c in columns],
+        rotation=90,
+        fontsize=8,
+    )
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    for start, n, t in _type_spans(book, columns):
+        if start:
+            ax.axvline(start, color="#333333", lw=1.5)
+        ax.annotate(
+            f"{t.zh} {t.en}",
+            (start + n / 2, 0),
+            xytext=(0, 6),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            color=TYPE_COLOURS.get(t.id, "#333333"),
+            annotation_clip=False,
+        )
+    n_ref = sum(docs.set_index("doc_id").loc[order].admin_level.isin(REFERENCE_LEVELS))
+    if n_ref and n_ref < len(order):
+        ax.axhline(n_ref, color="#555555", lw=1.5)
+    return fig
+
+
+def cross_heatmap(codes: pd.DataFrame, rows_book, columns_book):
+    """Units by their code in one codebook (rows) and another (columns): the instrument × actor
+    matrix; cells are unit counts, rows grouped by type."""
+    a = codes[codes.framework == rows_book.id].set_index("unit_id").code
+    b = codes[codes.framework == columns_book.id].set_index("unit_id").code
+    both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner")
+    both = both[(both.a != "none") & (both.b != "none")]
+    row_ids = _by_type(rows_book)
+    col_ids = [c.id for c in columns_book.codes]
+    matrix = pd.crosstab(both.a, both.b).reindex(index=row_ids, columns=col_ids, fill_value=0)
+    fig, ax = plt.subplots(figsize=(0.9 * len(col_ids) + 4, 0.38 * len(row_ids) + 2))
+    sns.heatmap(matrix, annot=True, fmt="d", cmap="Purples", cbar=False, ax=ax, linewidths=0.5, linecolor="white")
+    ax.set_yticks(
+        np.arange(len(row_ids)) + 0.5,
+        [f"{rows_book.code(c).zh} {rows_book.code(c).en}" for c in row_ids],
+        rotation=0,
+        fontsize=8,
+    )
+    ax.set_xticks(
+        np.arange(len(col_ids)) + 0.5,
+        [f"{columns_book.code(c).zh}\n" + textwrap.fill(columns_book.code(c).en, 16) for c in col_ids],
+        fontsize=8,
+    )
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    for start, _, _ in _type_spans(rows_book, row_ids):
+        if start:
+            ax.axhline(start, color="#333333", lw=1.5)
     return fig

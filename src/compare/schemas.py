@@ -658,6 +658,89 @@ TARGET_LINEAGE = Table(
     sort=("doc_id", "parent_doc_id", "target_id", "parent_target_id"),
 )
 
+
+def _exclusions() -> tuple[str, ...]:
+    from .instruments import EXCLUSIONS
+
+    return ("", *EXCLUSIONS)
+
+
+INSTRUMENT_UNITS = Table(
+    "instrument_units",
+    "Every clause (条款) of every document as a policy-instrument coding unit, with its id 文件-章-节-条-款; the "
+    "units coding leaves out keep their row, with the reason.",
+    pa.DataFrameSchema(
+        {
+            "unit_id": _str(
+                "编码单元",
+                "文件-章-节-条-款: the document, its section path as numbers (附件2 → a2, the preamble → 0) and the "
+                "clause within the section (`qingyang-3-5-14-2`); a section whose numbers repeat another's "
+                "(三、(二) and 三、2.) gets `~2`",
+                unique=True,
+            ),
+            "doc_id": DOC_ID,
+            "city": CITY,
+            "section_id": _str("章节", "the section holding the clause"),
+            "char_start": CHAR_START,
+            "char_end": CHAR_END,
+            "text": _str("原文", "the clause: `text[char_start:char_end]`, up to 。 or ；, a cell or a line"),
+            "excluded": _str(
+                "不编码原因",
+                "empty for a unit to code; else why it is left out: `heading`, `assignment` (责任单位 … lines), "
+                "`apparatus` (title, 文号, addressees, transmittal formula, dates, officials' name lists), `restatement` "
+                "(an attachment row "
+                "restating the main text)",
+                pa.Check(lambda s: s.isin(_exclusions())),
+            ),
+        },
+        strict=True,
+        ordered=True,
+    ),
+    key=("unit_id",),
+    sort=("doc_id", "char_start"),
+)
+
+INSTRUMENT_CODES = Table(
+    "instrument_codes",
+    "The codes of every coding unit in every codebook: the rules' pre-label (`source` rule) with the cues that "
+    "fired, each coder's code (`coder:NAME`) and the adjudicated code — side by side, never mixed.",
+    pa.DataFrameSchema(
+        {
+            "unit_id": _str("编码单元", "the unit (`instrument_units`)"),
+            "doc_id": DOC_ID,
+            "city": CITY,
+            "framework": _str("编码框架", "the codebook: `rothwell_zegveld`, `mcdonnell_elmore`, `actors` …"),
+            "source": _str(
+                "来源",
+                "`rule` (a pre-label from the codebook's cues), `coder:NAME` (imported from that coder's sheet) or "
+                "`adjudicated` (the decision on a disagreement)",
+                pa.Check.str_matches(r"^(?:rule|adjudicated|coder:.+)$"),
+            ),
+            "code": _str("代码", "the code's id in the codebook, or `none` (no instrument)"),
+            "type": _str(
+                "类型",
+                "the code's type (Rothwell & Zegveld: `supply`, `environment`, `demand`), `none`, or "
+                "empty in a flat codebook",
+            ),
+            "score": _col(
+                float,
+                "置信度",
+                "for a rule label, the share of the cues that fired that point to its code "
+                "(0 for none or a default); 1 for a human code",
+                pa.Check.in_range(0, 1),
+            ),
+            "evidence": _list(
+                "依据", "the cues that fired: `code:matched text@start-end` (offsets in the cleaned text)"
+            ),
+        },
+        strict=True,
+        ordered=True,
+    ),
+    key=("unit_id", "framework", "source"),
+    sort=("doc_id", "unit_id", "framework", "source"),
+    list_columns=("evidence",),
+)
+
 ALL_TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -676,5 +759,7 @@ ALL_TABLES: dict[str, Table] = {
         DOCUMENT_PARENTS,
         LINEAGE,
         TARGET_LINEAGE,
+        INSTRUMENT_UNITS,
+        INSTRUMENT_CODES,
     )
 }

@@ -53,9 +53,9 @@ def show(df: pd.DataFrame):
     """A table for a page: every cell in full, text escaped, no index, the same bytes on every run."""
     from IPython.display import HTML
 
-    shown = df.astype(object).where(df.notna(), None)  # a missing value of any type (NaN, <NA>) shows as —
+    shown = df.astype(object).where(df.notna(), "—")  # a missing value of any type (None, NaN, <NA>) shows as —
     with pd.option_context("display.max_colwidth", None):
-        return HTML(shown.to_html(index=False, na_rep="—", escape=True, border=0))
+        return HTML(shown.to_html(index=False, escape=True, border=0))
 
 
 def side_by_side(text_a: str, text_b: str, title_a: str = "", title_b: str = "") -> str:

@@ -1,0 +1,222 @@
+"""Policy-instrument units and rule pre-labels on the real documents, against units coded by reading
+them (tests/gold/instruments.csv, three samples: `tuning` — the rules were revised after seeing it —,
+`heldout1` — seen after the first revision —, and `heldout2`, never seen before the rules were fixed)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+from sklearn.metrics import cohen_kappa_score
+
+from compare.clean import fold
+from compare.codebooks import CODEBOOK_DIR, NONE, codebooks
+from compare.config import Paths
+from compare.instruments import EXCLUSIONS, _prefixes, labels, unit_id
+from compare.registry import load_registry
+from tests.conftest import DOC_IDS, REPO
+
+GOLD = REPO / "tests" / "gold" / "instruments.csv"
+
+
+@pytest.fixture(scope="module")
+def units(tables) -> pd.DataFrame:
+    return tables["instrument_units"]
+
+
+@pytest.fixture(scope="module")
+def rule(tables) -> pd.DataFrame:
+    codes = tables["instrument_codes"]
+    return codes[codes.source == "rule"]
+
+
+@pytest.fixture(scope="module")
+def gold() -> pd.DataFrame:
+    return pd.read_csv(GOLD, dtype=str, keep_default_na=False)
+
+
+# ---- units
+
+
+def test_unit_ids_follow_the_section_tree():
+    assert unit_id("qingyang/三/(五)/16", 3) == "qingyang-3-5-16-3"
+    assert unit_id("wuwei/附件4/1", 1) == "wuwei-a4-1-1"
+    assert unit_id("national/preamble", 9) == "national-0-9"
+    assert unit_id("x/第二章/第三节/第十条", 2) == "x-2-3-10-2"
+
+
+def test_unit_ids_stay_unique_when_numbering_styles_repeat_a_number():
+    """三、(二) and 三、2. both read 3-2: the second in document order is 3-2~2, and so are its children."""
+    ids = ["d/preamble", "d/三", "d/三/(二)", "d/三/(二)/1", "d/三/2", "d/三/2/(一)", "d/三/(二)~2"]
+    assert list(_prefixes(ids).values()) == ["d-0", "d-3", "d-3-2", "d-3-2-1", "d-3-2~2", "d-3-2~2-1", "d-3-2~2~2"]
+
+
+def test_every_clause_is_a_unit_once_in_order(units, texts):
+    assert units.unit_id.is_unique
+    assert set(units.doc_id) == set(DOC_IDS)
+    for doc_id, rows in units.groupby("doc_id"):
+        text = texts[doc_id]
+        assert all(text[r.char_start : r.char_end] == r.text for r in rows.itertuples())
+        starts, ends = rows.char_start.to_numpy(), rows.char_end.to_numpy()
+        assert (starts[1:] >= ends[:-1]).all(), doc_id  # in document order, never overlapping
+        assert all(re.fullmatch(rf"{doc_id}(-[0-9a-z~]+)+", u) for u in rows.unit_id)
+
+
+def test_hand_checked_units(units):
+    """Read in the documents: zhongwei 三、(四) 18. opens with its title 建好“双师型”教师队伍。, so
+    the teacher-practice rule is the section's 2nd clause; qingyang's 2% quota is restated in
+    attachment 2, row 12, and counted once, where the main text states it."""
+    by_id = units.set_index("unit_id")
+    assert by_id.loc["zhongwei-3-4-18-1", "excluded"] == "heading"
+    assert by_id.loc["zhongwei-3-4-18-2", "text"].startswith("严格落实专业教师下企业实践锻炼制度")
+    assert by_id.loc["zhongwei-3-4-18-2", "excluded"] == ""
+    assert by_id.loc["qingyang-3-5-16-3", "excluded"] == ""
+    assert by_id.loc["qingyang-a2-12-1", "excluded"] == "restatement"
+    assert "按企业职工总数的2%" in by_id.loc["qingyang-a2-12-1", "text"]
+    assert by_id.loc["qingyang-2-4", "excluded"] == "heading"  # ——以“园区”建设为基础…。 run into its paragraph
+    assert by_id.loc["wuwei-0-3", "excluded"] == "apparatus"  # 现将《…》印发你们 (the title inside is long)
+    assert by_id.loc["wuwei-a1-1", "excluded"] == "apparatus"  # …马生威同志兼任办公室主任 (a name list's note)
+
+
+def test_exclusions_are_named_and_auditable(units, tables):
+    assert set(units.excluded) - {""} <= set(EXCLUSIONS)
+    counts = units.excluded.value_counts()
+    assert counts[""] > 600 and all(counts.get(r, 0) > 0 for r in EXCLUSIONS)
+    tasks = tables["tasks"]
+    assigned = units[units.excluded == "assignment"]
+    for u in assigned.itertuples():  # each overlaps a task's assignment span
+        mine = tasks[tasks.doc_id == u.doc_id]
+        assert ((mine.char_start < u.char_end) & (u.char_start < mine.char_end)).any(), u.unit_id
+
+
+def test_gold_units_exist_with_the_text_coded(units, gold):
+    """Gold ids still name the same text (a change to the clause splitter would silently move them)."""
+    by_id = units.set_index("unit_id")
+    assert gold.unit_id.is_unique and len(gold) >= 320
+    assert set(gold.doc_id) == set(DOC_IDS)
+    assert gold.groupby("doc_id").size().min() >= 50
+    for g in gold.itertuples():
+        assert by_id.loc[g.unit_id, "text"] == g.text, g.unit_id
+        if g.excluded:
+            assert by_id.loc[g.unit_id, "excluded"] == g.excluded, g.unit_id
+        else:
+            assert by_id.loc[g.unit_id, "excluded"] == "", g.unit_id
+
+
+# ---- pre-labels
+
+
+def test_every_coded_unit_has_one_rule_label_per_codebook(units, rule):
+    books = codebooks()
+    coded = set(units.unit_id[units.excluded == ""])
+    assert set(rule.unit_id) == coded
+    assert len(rule) == len(coded) * len(books)
+    assert not rule.duplicated(["unit_id", "framework"]).any()
+    for b in books:
+        mine = rule[rule.framework == b.id]
+        assert set(mine.code) <= set(b.code_ids)
+        assert (mine.type == mine.code.map(b.type_of)).all()
+
+
+def test_evidence_points_at_the_cue_in_the_text(rule, texts):
+    checked = 0
+    for r in rule.itertuples():
+        for ev in r.evidence:
+            code, rest = ev.split(":", 1)
+            matched, where = rest.rsplit("@", 1)
+            start, end = map(int, where.split("-"))
+            assert fold(texts[r.doc_id][start:end]) == matched, (r.unit_id, ev)
+            checked += 1
+    assert checked > 1000
+
+
+def test_actor_and_mechanism_are_none_exactly_when_no_instrument(rule):
+    wide = rule.pivot(index="unit_id", columns="framework", values="code")
+    none = wide.rothwell_zegveld == NONE
+    assert none.any()
+    assert ((wide.actors == NONE) == none).all()
+    assert ((wide.mcdonnell_elmore == NONE) == none).all()
+
+
+def test_guiding_ideology_and_purpose_are_none():
+    books = codebooks()
+    for text in (
+        "坚持以习近平新时代中国特色社会主义思想为指导，把职业教育摆在更加突出的位置。",
+        "为深入贯彻落实国家职业教育改革实施方案，结合我市实际，制定本方案。",
+        "改革开放以来，职业教育为我国经济社会发展提供了有力的人才和智力支撑。",
+    ):
+        assert {book: label.code for book, label in labels(text, 0, books).items()} == {b.id: NONE for b in books}
+
+
+def test_mentioned_is_not_used():
+    """Rule G2: a source of income or an area of action named in passing does not decide."""
+    (rz,) = [b for b in codebooks() if b.id == "rothwell_zegveld"]
+    label = labels("职业院校通过校企合作、技术服务、社会培训等所得收入，可按一定比例作为绩效工资来源。", 0, (rz,))
+    assert label[rz.id].code == "teaching_staff"
+    label = labels("各成员单位要加强沟通协调，在战略规划、经费投入、企业办学等方面形成政策合力。", 0, (rz,))
+    assert label[rz.id].code == "organisation"
+
+
+def test_rules_name_no_city():
+    """No cue, none_when or mention pattern may name a city, a district or a document of the corpus."""
+    names = set()
+    for doc in load_registry(Paths(REPO)):
+        if doc.admin_level != "national":  # 国家 is not a place name (发达国家)
+            names |= {doc.city_zh, doc.doc_id, *re.split(r"[省市区县]", doc.city_zh)}
+    names = {n for n in names if len(n) >= 2}
+    for path in CODEBOOK_DIR.glob("*.yaml"):
+        patterns = re.findall(r'^\s*- "(.*)"\s*$', path.read_text(encoding="utf-8"), flags=re.M)
+        assert patterns, path
+        for p in patterns:
+            assert not any(n in p for n in names), (path.name, p)
+
+
+# ---- agreement with the gold coding
+
+
+def _agreement(gold, rule, framework, sample=None):
+    g = gold[(gold.excluded == "") & ((gold["sample"] == sample) if sample else True)]
+    predicted = rule[rule.framework == framework].set_index("unit_id").code.reindex(g.unit_id)
+    return g[framework].tolist(), predicted.tolist()
+
+
+@pytest.mark.parametrize(("sample", "floor"), [(None, 0.80), ("heldout2", 0.80)])
+def test_rule_types_agree_with_the_gold_coding(gold, rule, sample, floor):
+    """Cohen's kappa of the pre-labels' type (supply / environment / demand / none) against the coding
+    by reading: 0.843 on all 325 units, 0.886 on the 90 never seen while writing the rules."""
+    (rz,) = [b for b in codebooks() if b.id == "rothwell_zegveld"]
+    truth, predicted = _agreement(gold, rule, rz.id, sample)
+    kappa = cohen_kappa_score([rz.type_of(c) for c in truth], [rz.type_of(c) for c in predicted])
+    assert kappa >= floor, kappa
+
+
+def test_per_type_precision_and_recall(gold, rule):
+    (rz,) = [b for b in codebooks() if b.id == "rothwell_zegveld"]
+    truth, predicted = _agreement(gold, rule, rz.id)
+    t = pd.Series([rz.type_of(c) for c in truth])
+    p = pd.Series([rz.type_of(c) for c in predicted])
+    for kind in ("supply", "environment", "demand"):
+        hit = ((t == kind) & (p == kind)).sum()
+        assert hit / (p == kind).sum() >= 0.84, kind  # measured: .924, .912, .853
+        assert hit / (t == kind).sum() >= 0.85, kind  # measured: .872, .920, .901
+
+
+def test_mechanism_and_actor_agreement(gold, rule):
+    """Below the 0.8 two coders need: the pages say these are pre-labels for a coder to check."""
+    for framework, floor in (("mcdonnell_elmore", 0.58), ("actors", 0.60)):  # measured .612, .640
+        truth, predicted = _agreement(gold, rule, framework)
+        assert cohen_kappa_score(truth, predicted) >= floor, framework
+
+
+def test_tables_do_not_depend_on_the_number_of_workers(built):
+    from compare.instruments import instruments
+
+    items = [
+        (r.doc.doc_id, r.doc.city, r.text, r.parsed.sections, [(t.char_start, t.char_end) for t in r.tasks])
+        for r in built[1].results
+    ]
+    one = instruments(items, codebooks(), workers=1)
+    two = instruments(items, codebooks(), workers=2)
+    for a, b in zip(one, two, strict=True):
+        pd.testing.assert_frame_equal(a, b)
