@@ -636,9 +636,10 @@ def doc_order(docs: pd.DataFrame, doc_ids) -> list[str]:
     return sorted(order, key=lambda d: (not ref.get(d, False), order.index(d)))
 
 
-def instrument_mix(codes: pd.DataFrame, docs: pd.DataFrame, book, by_type: bool = True):
+def instrument_mix(codes: pd.DataFrame, docs: pd.DataFrame, book, source: tuple[str, str], by_type: bool = True):
     """Each document's coded units by type (supply / environment / demand) or by code, as shares,
-    with the number of units on the right; `none` is left out of the shares."""
+    with the number of units on the right; `none` is left out of the shares. `source` (zh, en) says
+    whose codes these are, in the title, so the chart carries it wherever it is copied."""
     rows = codes[(codes.framework == book.id) & (codes.code != "none")]
     key = rows.type if by_type and book.types else rows.code
     groups = [t.id for t in book.types] if by_type and book.types else [c.id for c in book.codes]
@@ -674,6 +675,7 @@ def instrument_mix(codes: pd.DataFrame, docs: pd.DataFrame, book, by_type: bool 
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.set_xlabel("编码单元占比 Share of the coded units (n: units with an instrument)")
+    _finish(ax, f"{book.zh}（{source[0]}）", f"{book.en} — {source[1]}")
     ax.legend(
         loc="upper center",
         bbox_to_anchor=(0.5, -0.12 - 0.02 * (len(groups) > 6)),
@@ -698,15 +700,19 @@ def _type_spans(book, ids: list[str]):
         start += n
 
 
-def code_heatmap(codes: pd.DataFrame, docs: pd.DataFrame, book):
-    """Documents × codes (grouped by type): how many units each document codes with each code."""
+def code_heatmap(codes: pd.DataFrame, docs: pd.DataFrame, book, source: tuple[str, str]):
+    """Documents × codes (grouped by type): how many units each document codes with each code (the
+    number), shaded by the code's share of the document's units, so long and short plans compare."""
     rows = codes[(codes.framework == book.id) & (codes.code != "none")]
     columns = _by_type(book)
     counts = pd.crosstab(rows.doc_id, rows.code).reindex(columns=columns, fill_value=0)
     order = doc_order(docs, counts.index)
     counts = counts.loc[order]
     fig, ax = plt.subplots(figsize=(0.45 * len(columns) + 4, 0.45 * len(order) + 3.2))
-    sns.heatmap(counts, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax, linewidths=0.5, linecolor="white")
+    shares = counts.div(counts.sum(axis=1).where(lambda s: s > 0, 1), axis=0)
+    sns.heatmap(
+        shares, annot=counts, fmt="d", cmap="Blues", cbar=False, ax=ax, linewidths=0.5, linecolor="white", vmin=0
+    )
     ax.set_yticks(np.arange(len(order)) + 0.5, [document_label(docs, d) for d in order], rotation=0, fontsize=8)
     ax.set_xticks(
         np.arange(len(columns)) + 0.5,
@@ -730,15 +736,22 @@ def code_heatmap(codes: pd.DataFrame, docs: pd.DataFrame, book):
             color=TYPE_COLOURS.get(t.id, "#333333"),
             annotation_clip=False,
         )
+    ax.set_title(
+        f"{book.zh}：子工具（{source[0]}；颜色：占本文件编码单元的比例）\n"
+        f"{book.en}: sub-tools — {source[1]} (number of units; shade: share of the plan's units)",
+        loc="left",
+        fontsize=11,
+        pad=26,
+    )
     n_ref = sum(docs.set_index("doc_id").loc[order].admin_level.isin(REFERENCE_LEVELS))
     if n_ref and n_ref < len(order):
         ax.axhline(n_ref, color="#555555", lw=1.5)
     return fig
 
 
-def cross_heatmap(codes: pd.DataFrame, rows_book, columns_book):
+def cross_heatmap(codes: pd.DataFrame, rows_book, columns_book, source: tuple[str, str]):
     """Units by their code in one codebook (rows) and another (columns): the instrument × actor
-    matrix; cells are unit counts, rows grouped by type."""
+    matrix; cells are unit counts, rows grouped by type, column labels on top."""
     a = codes[codes.framework == rows_book.id].set_index("unit_id").code
     b = codes[codes.framework == columns_book.id].set_index("unit_id").code
     both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner")
@@ -754,10 +767,17 @@ def cross_heatmap(codes: pd.DataFrame, rows_book, columns_book):
         rotation=0,
         fontsize=8,
     )
+    ax.xaxis.tick_top()
     ax.set_xticks(
         np.arange(len(col_ids)) + 0.5,
         [f"{columns_book.code(c).zh}\n" + textwrap.fill(columns_book.code(c).en, 16) for c in col_ids],
         fontsize=8,
+    )
+    ax.set_title(
+        f"{rows_book.zh} × {columns_book.zh}（{source[0]}）\n{rows_book.en} × {columns_book.en} — {source[1]}",
+        loc="left",
+        fontsize=11,
+        pad=60,
     )
     ax.set_xlabel("")
     ax.set_ylabel("")
