@@ -29,6 +29,7 @@ TABLES := $(addprefix data/processed/,$(addsuffix .parquet,documents sections ta
             rejected_numbers section_pairs document_similarity shared_passages keyness \
             document_parents lineage target_lineage instrument_units instrument_codes))
 TEMPLATES := $(wildcard src/compare/data/templates/*.html)
+WORKBOOK := data/processed/compare.xlsx
 
 # The report plan (every page and what it depends on) is generated from notebooks/reports.yaml and the
 # data; only goals that build the report need it, so `make help` never sets anything up.
@@ -45,7 +46,7 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2} /^## -/ {print ""}' $(MAKEFILE_LIST)
 
 .PHONY: report
-report: site/index.html $(HTML_PAGES) ## build every table, figure and rendered notebook from data/raw/
+report: site/index.html $(HTML_PAGES) $(WORKBOOK) ## build every table, figure and rendered notebook from data/raw/
 
 .PHONY: test
 test: report ## run the whole test suite (after building the report it checks)
@@ -111,10 +112,16 @@ build/reports.mk: notebooks/reports.yaml src/compare/report/plan.py $(PROCESSED_
 build/executed/%.ipynb: | $(ENV_STAMP)
 	@$(COMPARE) report run $*
 
-site/%.html: build/executed/%.ipynb src/compare/report/render.py $(TEMPLATES) | $(ENV_STAMP)
+# Every page ends with how to cite it (the version and the documents): src/compare/cite.py.
+CITE := src/compare/cite.py src/compare/__init__.py data/processed/documents.parquet
+site/%.html: build/executed/%.ipynb src/compare/report/render.py $(TEMPLATES) $(CITE) | $(ENV_STAMP)
 	@$(COMPARE) report render $*
 
-site/index.html: build/reports.mk src/compare/report/index.py src/compare/docs.py src/compare/schemas.py \
+# Every table in one workbook for Excel and WPS (the CSVs are UTF-8, which they misread as GBK).
+$(WORKBOOK): $(TABLES) build/reports.mk src/compare/export.py src/compare/schemas.py src/compare/docs.py | $(ENV_STAMP)
+	$(COMPARE) export --format xlsx
+
+site/index.html: build/reports.mk src/compare/report/index.py $(CITE) src/compare/docs.py src/compare/schemas.py \
                  src/compare/data/site.css $(TEMPLATES) $(HTML_PAGES) | $(ENV_STAMP)
 	$(COMPARE) report index
 

@@ -39,7 +39,9 @@ def add(paths: Paths, source, *extra: str):
         ("broken.docx", b"PK\x03\x04 not really a zip", ["not a readable .docx file", "save it again as .docx"]),
         ("broken.pdf", b"%PDF-1.4 nothing else", ["not a readable PDF"]),
         ("empty.html", b"   ", ["the file is empty"]),
-        ("table.xls", b"\xd0\xcf\x11\xe0", ["compare cannot read '.xls' files", "Convert it"]),
+        ("table.xls", b"\xd0\xcf\x11\xe0", ["a spreadsheet ('.xls')", "compare add --manifest FILE"]),
+        ("list.xlsx", b"PK\x03\x04", ["a spreadsheet ('.xlsx')", "--manifest"]),
+        ("notes.rtfd", b"abc", ["compare cannot read '.rtfd' files", "Convert it"]),
     ],
 )
 def test_unreadable_documents_are_refused(built_project, tmp_path, name, content, needles):
@@ -132,3 +134,13 @@ def test_screenshots_without_chromium_say_how_to_install_it(report_project, tmp_
     refused(
         run_cli(report_project, "report", "screenshots", env=no_browser), "chromium is not installed", "make browser"
     )
+
+
+@pytest.mark.parametrize("name", ["old.doc", "plan.wps"])
+def test_old_word_and_wps_files_say_how_to_convert_them(built_project, tmp_path, name):
+    """Without LibreOffice on the PATH: the exact command that converts the file."""
+    source = tmp_path / name
+    source.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    env = dict(os.environ, PATH=os.path.dirname(shutil.which("python3") or "/usr/bin/python3"))
+    proc = run_cli(built_project, "add", str(source), "--city", "example", "--name-zh", "示例市", env=env)
+    refused(proc, name, "LibreOffice", f'soffice --headless --convert-to docx "{source}"')

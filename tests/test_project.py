@@ -78,3 +78,13 @@ def test_the_makefile_knows_every_table_and_what_the_build_reads():
     source = (REPO / "Makefile").read_text(encoding="utf-8")
     assert "src/compare/data/codebooks/*.yaml" in source
     assert "$(PROCESSED_STAMP): $(RAW) $(PIPELINE_SRC) $(CODING)" in source
+
+
+def test_the_citation_names_the_version_of_the_package():
+    import compare
+
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert cff["cff-version"] == "1.2.0" and cff["title"] and cff["authors"]
+    assert cff["version"] == project["version"] == compare.__version__
+    assert cff["license"] == project["license"]

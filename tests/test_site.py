@@ -103,3 +103,16 @@ def test_document_text_is_escaped_in_pages():
     for page in SITE.glob("*.html"):
         html = page.read_text(encoding="utf-8")
         assert "<script" not in html.lower(), page.name
+
+
+def test_every_page_ends_with_how_to_cite_it():
+    """Version and data fingerprint on every page, the same as `compare cite` says for this data."""
+    from compare import __version__
+    from compare.cite import data_version
+
+    _require((SITE / "index.html").exists(), "the site is not built: run `make report`")
+    fingerprint = data_version().fingerprint
+    for page in sorted(SITE.glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        assert '<footer class="compare-cite">' in text, page.name
+        assert f"compare {__version__};" in text and f"data fingerprint {fingerprint}" in text, page.name

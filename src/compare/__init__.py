@@ -7,7 +7,7 @@ corpus) → readers → clean (cleaned text, cleaning_log) → sections → task
 build) → tables, plotting, notebook and report (the site). README.md has the map.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def __getattr__(name: str):

@@ -30,9 +30,22 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_add(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .intake import add_document
+    from .intake import add_document, add_manifest
 
     paths = Paths(args.root)
+    if args.manifest:
+        if args.path:
+            raise CompareError(f"give either a document ({args.path}) or --manifest FILE, not both.")
+        docs = add_manifest(paths, Path(args.manifest))
+        for doc in docs:
+            print(f"added {doc.doc_id}: data/raw/{doc.file} ({doc.title or 'title not stated'})")
+        print(f"{len(docs)} documents added. Run `make report` to include them in every table, chart and page.")
+        return 0
+    if not args.path or not args.city or not args.name_zh:
+        raise CompareError(
+            "compare add needs the document and its city: compare add PATH --city SLUG --name-zh 名称 "
+            "(or many at once: compare add --manifest FILE)."
+        )
     doc = add_document(
         paths,
         Path(args.path),
@@ -237,6 +250,24 @@ def _cmd_code(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .export import export
+
+    paths = Paths(args.root)
+    for path in export(paths, args.format, Path(args.out) if args.out else None):
+        print(f"  {path}")
+    return 0
+
+
+def _cmd_cite(args: argparse.Namespace) -> int:
+    from .cite import citation
+
+    print(citation(Paths(args.root)))
+    return 0
+
+
 COMMANDS = {
     "add": (_cmd_add, "copy a document into data/raw/ and register it (no code change needed)"),
     "build": (_cmd_build, "build every processed table from data/raw/ into data/processed/"),
@@ -244,6 +275,11 @@ COMMANDS = {
     "evaluate": (_cmd_evaluate, "score the targets table against a hand-coded gold file"),
     "report": (_cmd_report, "plan, run and render the report notebooks (the Makefile drives this)"),
     "code": (_cmd_code, "policy-instrument coding: export coders' sheets, import them, measure their agreement"),
+    "export": (
+        _cmd_export,
+        "write every table for Excel (one workbook), Stata (.dta), R and Python (feather, parquet)",
+    ),
+    "cite": (_cmd_cite, "how to cite this build: version, commit, the documents and their dates (text and BibTeX)"),
     "docs": (_cmd_docs, "regenerate docs/data-dictionary.md and the measured table of docs/performance.md"),
 }
 
@@ -262,11 +298,17 @@ def make_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(func=func)
         if name == "add":
-            p.add_argument("path", help="the document: text (UTF-8, GB18030/GBK, UTF-16), .html, .docx or .pdf")
             p.add_argument(
-                "--city", required=True, help="city slug, lowercase ASCII (e.g. lanzhou); shared by a city's documents"
+                "path", nargs="?", help="the document: text (UTF-8, GB18030/GBK, UTF-16), .html, .docx or .pdf"
             )
-            p.add_argument("--name-zh", required=True, help="the city's Chinese name, e.g. 兰州市")
+            p.add_argument(
+                "--manifest",
+                metavar="FILE",
+                help="add every document a .csv or .xlsx lists (one row each; columns named after these flags: path, "
+                "city, name_zh, name_en, province, level, title, doc_number, issued, status, issuer, doc_id) — all or none",
+            )
+            p.add_argument("--city", help="city slug, lowercase ASCII (e.g. lanzhou); shared by a city's documents")
+            p.add_argument("--name-zh", help="the city's Chinese name, e.g. 兰州市")
             p.add_argument("--name-en", help="the city's English name (default: from the slug)")
             p.add_argument("--province", help="the province, as written, e.g. 甘肃省")
             p.add_argument(
@@ -331,6 +373,18 @@ def make_parser() -> argparse.ArgumentParser:
                 "(default: the two coders, or rule against gold when --gold is given)",
             )
             p.add_argument("--gold", help="agree: a hand-coded CSV (unit_id and one column per codebook), as `gold`")
+        if name == "export":
+            p.add_argument(
+                "--format",
+                required=True,
+                choices=["xlsx", "dta", "feather", "parquet"],
+                help="xlsx: data/processed/compare.xlsx, a sheet per table; dta: Stata 14+ files with variable and "
+                "value labels; feather, parquet: for R (arrow) and Python",
+            )
+            p.add_argument(
+                "--out",
+                help="the folder to write into (default: data/processed/ for xlsx, data/export/FORMAT/ otherwise)",
+            )
         if name == "evaluate":
             p.add_argument("--gold", help="gold CSV (default tests/gold/targets.csv; format in tests/gold/CODEBOOK.md)")
     return parser

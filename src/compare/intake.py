@@ -10,8 +10,11 @@ be read, or is already registered, is refused before anything is written.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from .clean import clean
@@ -20,7 +23,7 @@ from .errors import CompareError
 from .output import atomic_write_bytes
 from .patterns import DOC_NUMBER_RE, DOC_TYPE, DRAFT_MARKS, HAN
 from .readers import decode_document
-from .registry import CITY_RE, Document, load_registry, row_problem, write_registry
+from .registry import ADMIN_LEVELS, CITY_RE, Document, load_registry, normal_date, row_problem, write_registry
 
 _DRAFT = "|".join(DRAFT_MARKS)
 _TITLE_RE = re.compile(rf"^(?:.*关于.*{DOC_TYPE}|.*{DOC_TYPE})(?:（(?:{_DRAFT}|试行)）)?$")
@@ -66,9 +69,16 @@ def detect_metadata(raw: str) -> dict[str, str]:
     return found
 
 
-def add_document(
+@dataclass(frozen=True)
+class Prepared:
+    doc: Document
+    data: bytes  # the bytes checked and hashed: what is copied
+
+
+def prepare_document(
     paths: Paths,
     source: Path,
+    registered: list[Document],
     city: str,
     city_zh: str,
     city_en: str = "",
@@ -80,8 +90,9 @@ def add_document(
     status: str = "",
     doc_id: str = "",
     issuer: str = "",
-) -> Document:
-    """Copy `source` into data/raw/ and register it; fields not given are read from the document."""
+) -> Prepared:
+    """Everything `compare add` checks about one document, before anything is written: the file is
+    readable, not registered yet (nor in `registered`), its fields valid, its doc_id and file name free."""
     if not source.is_file():
         raise CompareError(f"{source}: no such file. Give the path of the document to add.")
     if not CITY_RE.match(city):
@@ -89,16 +100,17 @@ def add_document(
             f"{source}: the city slug {city!r} is not valid; 'city' must be lowercase ASCII letters, "
             "digits or _ (for example lanzhou), the same for all of a city's documents."
         )
-    docs = load_registry(paths, allow_empty=True) if paths.registry.exists() else []
+    if admin_level not in ADMIN_LEVELS:
+        raise CompareError(f"{source}: the level {admin_level!r} is not one of {', '.join(ADMIN_LEVELS)}.")
     data = source.read_bytes()  # read once: what is checked, hashed and copied is the same bytes
     decoded = decode_document(data, source)  # refuses empty, binary and undecodable files before anything is written
     digest = hashlib.sha256(data).hexdigest()
-    for d in docs:
+    for d in registered:
         if d.sha256 == digest:
             raise CompareError(
                 f"{source}: this file is already registered as {d.doc_id!r} ({d.file}); nothing was added."
             )
-    taken = {d.doc_id for d in docs}
+    taken = {d.doc_id for d in registered}
     if not doc_id:
         doc_id, n = city, 2
         while doc_id in taken:
@@ -115,7 +127,7 @@ def add_document(
         "issuer": issuer or detected["issuer"],
         "title": title or detected["title"],
         "doc_number": doc_number or detected["doc_number"],
-        "issued_date": issued_date or detected["issued_date"],
+        "issued_date": normal_date(issued_date) or detected["issued_date"],
         "status": status or detected["status"],
         "file": name,
         "sha256": digest,
@@ -126,13 +138,129 @@ def add_document(
     if doc_id in taken:
         raise CompareError(f"{source}: the doc_id {doc_id!r} is already registered. Choose another with --doc-id.")
     target = paths.raw / name
-    if target.exists():
+    if target.exists() or any(d.file == name for d in registered):
         raise CompareError(f"{target}: a file of that name is already in data/raw/. Choose another --doc-id.")
-    doc = Document(**row)
-    atomic_write_bytes(target, data)
+    return Prepared(Document(**row), data)
+
+
+def commit_documents(paths: Paths, registered: list[Document], prepared: list[Prepared]) -> None:
+    """Copy the prepared files into data/raw/ and register them in one write; on any failure the
+    copies are removed, so nothing is half-added."""
+    copied: list[Path] = []
     try:
-        write_registry(paths, [*docs, doc])
+        for p in prepared:
+            target = paths.raw / p.doc.file
+            atomic_write_bytes(target, p.data)
+            copied.append(target)
+        write_registry(paths, [*registered, *(p.doc for p in prepared)])
     except BaseException:
-        target.unlink(missing_ok=True)  # nothing half-added
+        for target in copied:
+            target.unlink(missing_ok=True)
         raise
-    return doc
+
+
+def add_document(paths: Paths, source: Path, city: str, city_zh: str, **fields) -> Document:
+    """Copy `source` into data/raw/ and register it; fields not given are read from the document."""
+    registered = load_registry(paths, allow_empty=True) if paths.registry.exists() else []
+    prepared = prepare_document(paths, source, registered, city, city_zh, **fields)
+    commit_documents(paths, registered, [prepared])
+    return prepared.doc
+
+
+# ---- many documents at once
+
+MANIFEST_COLUMNS = {  # manifest column → prepare_document's argument (the columns are named after the flags)
+    "path": "path",
+    "city": "city",
+    "name_zh": "city_zh",
+    "name_en": "city_en",
+    "province": "province",
+    "level": "admin_level",
+    "title": "title",
+    "doc_number": "doc_number",
+    "issued": "issued_date",
+    "status": "status",
+    "issuer": "issuer",
+    "doc_id": "doc_id",
+}
+MANIFEST_REQUIRED = ("path", "city", "name_zh")
+
+
+def read_manifest(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """A manifest's rows as (row number as the spreadsheet shows it, {column: value}): .xlsx (the first
+    sheet) or .csv (any encoding Excel saves); columns named after the flags (name_zh or name-zh)."""
+    if not path.is_file():
+        raise CompareError(f"{path}: no such manifest. Give a .csv or .xlsx file with one row per document.")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        try:
+            sheet = openpyxl.load_workbook(path, read_only=True, data_only=True).worksheets[0]
+        except Exception as e:  # openpyxl raises several types for a file that is not a workbook
+            raise CompareError(
+                f"{path}: not an Excel workbook compare can read ({type(e).__name__}); save it as .xlsx."
+            ) from None
+        raw = [["" if v is None else str(v).strip() for v in r] for r in sheet.iter_rows(values_only=True)]
+    elif path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        from .readers import decode_bytes
+
+        text = decode_bytes(path.read_bytes(), path)[0].replace("\r\n", "\n").replace("\r", "\n")
+        delimiter = max(",;\t", key=text.split("\n", 1)[0].count)
+        raw = [[v.strip() for v in r] for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    else:
+        raise CompareError(f"{path}: a manifest is a .csv or .xlsx file (one row per document, a header row first).")
+    if not raw:
+        raise CompareError(
+            f"{path}: the manifest is empty; its first row names the columns ({', '.join(MANIFEST_COLUMNS)})."
+        )
+    header = [h.strip().lstrip("\ufeff").lower().replace("-", "_").replace(" ", "_") for h in raw[0]]
+    unknown = [h for h in header if h and h not in MANIFEST_COLUMNS]
+    missing = [c for c in MANIFEST_REQUIRED if c not in header]
+    if missing or unknown:
+        raise CompareError(
+            f"{path}: the header row "
+            + (f"lacks {', '.join(missing)}" if missing else "")
+            + ("; " if missing and unknown else "")
+            + (f"has column(s) compare does not know: {', '.join(unknown)}" if unknown else "")
+            + f". The columns are named after the flags of `compare add`: {', '.join(MANIFEST_COLUMNS)} "
+            "(only path, city and name_zh are required)."
+        )
+    rows = []
+    for n, values in enumerate(raw[1:], start=2):
+        row = {h: v for h, v in zip(header, values, strict=False) if h}
+        if any(row.values()):
+            rows.append((n, row))
+    if not rows:
+        raise CompareError(f"{path}: the manifest lists no document (only its header row).")
+    return rows
+
+
+def add_manifest(paths: Paths, manifest: Path, log=print) -> list[Document]:
+    """Add every document a manifest lists, or none: every row is checked first, and all the rows
+    that cannot be added are reported together; nothing is copied or registered until all are good."""
+    registered = load_registry(paths, allow_empty=True) if paths.registry.exists() else []
+    rows = read_manifest(manifest)
+    prepared: list[Prepared] = []
+    problems: list[str] = []
+    for i, (n, row) in enumerate(rows, start=1):
+        missing = [c for c in MANIFEST_REQUIRED if not row.get(c)]
+        if missing:
+            problems.append(f"row {n}: {', '.join(missing)} is empty")
+            continue
+        source = Path(row["path"]).expanduser()
+        source = source if source.is_absolute() else manifest.parent / source
+        fields = {MANIFEST_COLUMNS[k]: v for k, v in row.items() if k != "path" and v}
+        log(f"  [{i}/{len(rows)}] checking {source.name}")
+        try:
+            prepared.append(prepare_document(paths, source, [*registered, *(p.doc for p in prepared)], **fields))
+        except CompareError as e:
+            problems.append(f"row {n}: {str(e).replace(str(source), source.name, 1)}")
+    if problems:
+        shown = " ".join(f"({k}) {p}" for k, p in enumerate(problems[:20], start=1))
+        more = f" … and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise CompareError(
+            f"{manifest}: nothing was added; {len(problems)} of {len(rows)} row(s) cannot be added: {shown}{more} "
+            "Correct those rows and run the command again."
+        )
+    commit_documents(paths, registered, prepared)
+    return [p.doc for p in prepared]

@@ -21,6 +21,8 @@ from .patterns import HAN_RE
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml"}
 SUPPORTED = sorted(TEXT_SUFFIXES | HTML_SUFFIXES | {".docx", ".pdf"})
+OLD_WORD = {".doc", ".wps", ".rtf", ".odt"}  # read through LibreOffice when it is installed
+SPREADSHEETS = {".xls", ".xlsx", ".xlsm", ".et", ".ods", ".csv"}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -215,6 +217,40 @@ def _read_pdf(data: bytes, path: Path) -> str:
     return text
 
 
+def _via_libreoffice(data: bytes, path: Path) -> bytes:
+    """An old Word or WPS file converted to .docx by LibreOffice (headless), when it is installed."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        raise _refuse(
+            path,
+            f"'{path.suffix}' files (old Word or WPS) can only be read through LibreOffice, which is not installed",
+            f'Convert it with `soffice --headless --convert-to docx "{path}"` (LibreOffice; or save it as .docx in '
+            "Word or WPS) and add the .docx, or install LibreOffice (Debian/Ubuntu: apt install libreoffice-writer) "
+            "and run the command again.",
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / f"document{path.suffix.lower()}"
+        source.write_bytes(data)
+        done = subprocess.run(
+            [soffice, "--headless", "--convert-to", "docx", "--outdir", tmp, str(source)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        converted = Path(tmp) / "document.docx"
+        if done.returncode != 0 or not converted.exists():
+            raise _refuse(
+                path,
+                f"LibreOffice could not convert it ({(done.stderr or done.stdout).strip()[:200] or 'no output'})",
+                "Open it in Word, WPS or LibreOffice and save it as .docx, then add the .docx.",
+            )
+        return converted.read_bytes()
+
+
 def read_document(path: Path) -> Decoded:
     """Read one raw document, whatever its format."""
     try:
@@ -238,6 +274,15 @@ def decode_document(data: bytes, path: Path) -> Decoded:
         text, encoding, fmt = _read_docx(data, path), "docx", "docx"
     elif suffix == ".pdf":
         text, encoding, fmt = _read_pdf(data, path), "pdf", "pdf"
+    elif suffix in OLD_WORD:
+        text, encoding, fmt = _read_docx(_via_libreoffice(data, path), path), suffix[1:], suffix[1:]
+    elif suffix in SPREADSHEETS:
+        raise _refuse(
+            path,
+            f"this is a spreadsheet ('{suffix}'), not a policy document",
+            "To add many documents listed in a spreadsheet, use `compare add --manifest FILE`; to add a "
+            f"document, give its text, .html, .docx or .pdf ({', '.join(SUPPORTED)}).",
+        )
     elif suffix in TEXT_SUFFIXES or suffix == "":
         text, encoding = decode_bytes(data, path)
         fmt = "text"

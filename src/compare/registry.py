@@ -1,10 +1,13 @@
 """The document registry: which raw files make up the corpus, and what we know about them.
 
-Input: ``data/raw/registry.csv`` and the raw files it names. Output: validated
-:class:`Document` records, and the registry written back (by :mod:`compare.intake` when a
-document is added). A modified raw file (checksum mismatch), a missing file, an incomplete or
-duplicate row stops the build with a message saying what to do; a raw file that nobody
-registered is a warning.
+Input: ``data/raw/registry.csv`` and the raw files it names. The registry may have been opened and
+saved in Excel or WPS: GBK/GB18030 or UTF-8 with or without a byte-order mark (detected as for
+documents), CRLF line ends, semicolon or tab separators, empty rows, columns in any order, columns
+of the researcher's own (kept), dates as Excel writes them (2021/3/2) — all are read. Output:
+validated :class:`Document` records, and the registry written back in UTF-8 (by
+:mod:`compare.intake`, only when a document is added). A modified raw file (checksum mismatch), a
+missing file, an incomplete or duplicate row stops the build with a message naming the line and
+the fix; a raw file that nobody registered is a warning.
 """
 
 from __future__ import annotations
@@ -75,6 +78,16 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+_DATE_FORMS = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+0{1,2}:0{2}(?::0{2})?)?$")
+
+
+def normal_date(value: str) -> str:
+    """A date as Excel or a person writes it (2021/3/2, 2021-3-2, 2021年3月2日, 2021/3/2 0:00) → 2021-03-02;
+    anything else unchanged (and then refused by the check)."""
+    m = _DATE_FORMS.match(value.strip())
+    return f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}" if m else value
+
+
 def row_problem(row: dict[str, str], where: str) -> str | None:
     for col in REQUIRED:
         if not row.get(col, "").strip():
@@ -102,20 +115,46 @@ def row_problem(row: dict[str, str], where: str) -> str | None:
     return None
 
 
+def _rows(text: str) -> csv.DictReader:
+    """A CSV reader for the registry as a spreadsheet program saved it: the separator (comma,
+    semicolon or tab) read from the header line, header cells stripped."""
+    header = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=header.count)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    if reader.fieldnames:
+        reader.fieldnames = [(f or "").strip().lstrip("\ufeff") for f in reader.fieldnames]
+    return reader
+
+
 def parse_registry(text: str, source: Path, allow_empty: bool = False) -> list[Document]:
     """Parse and validate the registry's text; raise CompareError naming the first problem."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in REGISTRY_COLUMNS if c not in (reader.fieldnames or [])]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    reader = _rows(text)
+    names = reader.fieldnames or []
+    missing = [c for c in REGISTRY_COLUMNS if c not in names]
     if missing:
         raise CompareError(
-            f"{source}: the header lacks the column(s) {', '.join(missing)}. "
-            f"The first line must be: {','.join(REGISTRY_COLUMNS)}"
+            f"{source}: the header (line 1) lacks the column(s) {', '.join(missing)}. The registry's "
+            f"first line must name these columns, in any order: {','.join(REGISTRY_COLUMNS)} "
+            "(restore it with `git checkout -- data/raw/registry.csv` if a column was deleted)."
         )
+    twice = sorted({n for n in names if n and names.count(n) > 1})
+    if twice:
+        raise CompareError(f"{source}: the header (line 1) names the column(s) {', '.join(twice)} twice; keep one.")
     docs: list[Document] = []
     seen_ids: dict[str, int] = {}
     seen_files: dict[str, str] = {}
-    for line_no, row in enumerate(reader, start=2):
+    for row in reader:
+        line_no = reader.line_num
+        if None in row:
+            raise CompareError(
+                f"{source} line {line_no}: the row has more cells than the header has columns. Remove the "
+                "extra cells, or quote a value that contains the separator."
+            )
         row = {k: (v or "").strip() for k, v in row.items() if k in REGISTRY_COLUMNS}
+        if not any(row.values()):
+            continue  # an empty row, as spreadsheets leave at the end
+        row["issued_date"] = normal_date(row.get("issued_date", ""))
         where = f"{source} line {line_no} (doc_id {row.get('doc_id') or '?'!r})"
         problem = row_problem(row, where)
         if problem:
@@ -141,13 +180,30 @@ def parse_registry(text: str, source: Path, allow_empty: bool = False) -> list[D
     return docs
 
 
+def registry_text(paths: Paths) -> str:
+    """The registry's text, whatever encoding a spreadsheet program saved it in."""
+    from .readers import decode_bytes
+
+    data = paths.registry.read_bytes()
+    if not data.strip():
+        return ""
+    try:
+        return decode_bytes(data, paths.registry)[0]
+    except CompareError as e:
+        raise CompareError(
+            f"{paths.registry}: cannot be read as a table of text ({str(e).split(': ', 1)[-1].split('. ')[0]}). "
+            "Save it from Excel or WPS as CSV (UTF-8 or GBK), or restore it with "
+            "`git checkout -- data/raw/registry.csv`."
+        ) from None
+
+
 def load_registry(paths: Paths, allow_empty: bool = False) -> list[Document]:
     if not paths.registry.exists():
         raise CompareError(
             f"{paths.registry}: the registry is missing. Restore it from git "
             "(git checkout -- data/raw/registry.csv) or start one with `compare add`."
         )
-    return parse_registry(paths.registry.read_text(encoding="utf-8-sig"), paths.registry, allow_empty)
+    return parse_registry(registry_text(paths), paths.registry, allow_empty)
 
 
 def verify_files(paths: Paths, docs: list[Document]) -> list[str]:
@@ -177,9 +233,18 @@ def verify_files(paths: Paths, docs: list[Document]) -> list[str]:
 
 
 def write_registry(paths: Paths, docs: list[Document]) -> None:
+    """The registry in UTF-8 with the standard columns first; a column of the researcher's own (added
+    in Excel) is kept, with its values, after them."""
+    extra: list[str] = []
+    values: dict[str, dict[str, str]] = {}
+    if paths.registry.exists():
+        reader = _rows(registry_text(paths).replace("\r\n", "\n"))
+        extra = [f for f in reader.fieldnames or [] if f and f not in REGISTRY_COLUMNS]
+        if extra:
+            values = {r.get("doc_id", ""): {k: r.get(k) or "" for k in extra} for r in reader}
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, REGISTRY_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, REGISTRY_COLUMNS + extra, lineterminator="\n")
     writer.writeheader()
     for doc in docs:
-        writer.writerow(doc.as_row())
+        writer.writerow({**doc.as_row(), **values.get(doc.doc_id, {})})
     atomic_write_text(paths.registry, buf.getvalue())

@@ -44,8 +44,10 @@ def write_index(paths: Paths | None = None) -> None:
     ]
     docs = table("documents", paths)
     body = templates().get_template("index.html").render(documents=list(docs.itertuples()), sections=sections)
-    atomic_write_text(paths.site / "index.html", page_html(INDEX_TITLE, body.removesuffix("\n"), nav=False))
     atomic_write_text(
-        paths.site / f"{DICTIONARY}.html", page_html("数据字典 · Data dictionary", data_dictionary_html())
+        paths.site / "index.html", page_html(INDEX_TITLE, body.removesuffix("\n"), nav=False, paths=paths)
+    )
+    atomic_write_text(
+        paths.site / f"{DICTIONARY}.html", page_html("数据字典 · Data dictionary", data_dictionary_html(), paths=paths)
     )
     atomic_write_text(paths.site / "style.css", SITE_CSS.read_text(encoding="utf-8"))

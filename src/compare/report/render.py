@@ -35,8 +35,10 @@ def templates() -> jinja2.Environment:
     return env
 
 
-def page_html(title: str, body: str, nav: bool = True) -> str:
-    return templates().get_template("page.html").render(title=title, body=body, nav=nav)
+def page_html(title: str, body: str, nav: bool = True, paths: Paths | None = None) -> str:
+    from ..cite import footer_html
+
+    return templates().get_template("page.html").render(title=title, body=body, nav=nav, footer=footer_html(paths))
 
 
 def render_page(name: str, paths: Paths | None = None) -> None:
@@ -51,7 +53,7 @@ def render_page(name: str, paths: Paths | None = None) -> None:
         template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
     body, _ = exporter.from_notebook_node(nb)
-    atomic_write_text(paths.site / f"{name}.html", page_html(f"{page.title_zh} · {page.title_en}", body))
+    atomic_write_text(paths.site / f"{name}.html", page_html(f"{page.title_zh} · {page.title_en}", body, paths=paths))
 
 
 def remove_outputs(paths: Paths) -> None:
