@@ -31,13 +31,10 @@ TABLES := $(addprefix data/processed/,$(addsuffix .parquet,documents sections ta
 TEMPLATES := $(wildcard src/compare/data/templates/*.html)
 WORKBOOK := data/processed/compare.xlsx
 
-# The report plan (every page and what it depends on) is generated from notebooks/reports.yaml and the
-# data; only goals that build the report need it, so `make help` never sets anything up.
-REPORT_GOALS := report test site check-reproducible screenshots
-ifneq ($(filter $(REPORT_GOALS),$(MAKECMDGOALS)),)
-include build/reports.mk
-endif
-HTML_PAGES := $(addprefix site/,$(addsuffix .html,$(PAGES)))
+# The report plan (every page and what it is made from) is generated from notebooks/reports.yaml and the data.
+PLAN := build/report-plan.json
+# Kernels that run report pages at once (`make report JOBS=1` for one).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 ## ---------------------------------------------------------------- everyday
 
@@ -46,7 +43,12 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2} /^## -/ {print ""}' $(MAKEFILE_LIST)
 
 .PHONY: report
-report: site/index.html $(HTML_PAGES) $(WORKBOOK) ## build every table, figure and rendered notebook from data/raw/
+report: $(PLAN) $(WORKBOOK) | $(ENV_STAMP) ## build every table, figure and rendered notebook from data/raw/
+	@$(COMPARE) report update --jobs $(JOBS)
+
+.PHONY: pair
+pair: $(PLAN) | $(ENV_STAMP) ## the page of any two cities, into the site: make pair A=qingyang B=wuwei
+	@$(COMPARE) report pair $(A) $(B)
 
 .PHONY: test
 test: report ## run the whole test suite (after building the report it checks)
@@ -104,26 +106,14 @@ $(TABLES): $(PROCESSED_STAMP) ;
 
 ## ---------------------------------------------------------------- report
 
-build/reports.mk: notebooks/reports.yaml src/compare/report/plan.py $(PROCESSED_STAMP) | $(ENV_STAMP)
+# Which pages are out of date (a notebook, a table it reads, a module it imports, a template changed),
+# running them on kept kernels and rendering them: `compare report update` (src/compare/report/update.py).
+$(PLAN): notebooks/reports.yaml $(wildcard notebooks/*.ipynb) src/compare/report/plan.py $(PROCESSED_STAMP) | $(ENV_STAMP)
 	$(COMPARE) report plan
 
-# Each page's prerequisites — its notebook, the tables it reads, the compare modules it imports — are
-# listed in build/reports.mk; this rule runs any of them.
-build/executed/%.ipynb: | $(ENV_STAMP)
-	@$(COMPARE) report run $*
-
-# Every page ends with how to cite it (the version and the documents): src/compare/cite.py.
-CITE := src/compare/cite.py src/compare/__init__.py data/processed/documents.parquet
-site/%.html: build/executed/%.ipynb src/compare/report/render.py $(TEMPLATES) $(CITE) | $(ENV_STAMP)
-	@$(COMPARE) report render $*
-
 # Every table in one workbook for Excel and WPS (the CSVs are UTF-8, which they misread as GBK).
-$(WORKBOOK): $(TABLES) build/reports.mk src/compare/export.py src/compare/schemas.py src/compare/docs.py | $(ENV_STAMP)
+$(WORKBOOK): $(TABLES) $(PLAN) src/compare/export.py src/compare/schemas.py src/compare/docs.py | $(ENV_STAMP)
 	$(COMPARE) export --format xlsx
-
-site/index.html: build/reports.mk src/compare/report/index.py $(CITE) src/compare/docs.py src/compare/schemas.py \
-                 src/compare/data/site.css $(TEMPLATES) $(HTML_PAGES) | $(ENV_STAMP)
-	$(COMPARE) report index
 
 .PHONY: site
 site: report ## alias of report
@@ -139,9 +129,10 @@ check-reproducible: ## delete the committed site and figures, rebuild them, and 
 	@echo "site/ and figures/ are byte-identical to a fresh build"
 
 SIZES ?= 5,50,200,1000
+REPORT_CITIES ?= 5,25,100,300
 .PHONY: bench
-bench: $(ENV_STAMP) ## measure time and memory per stage (SIZES=5,50,200,1000) → benchmarks/results.csv
-	$(BIN)/python benchmarks/bench.py --sizes $(SIZES) $(BENCH_ARGS)
+bench: $(ENV_STAMP) ## time and memory per stage (SIZES=…) and the report per number of cities (REPORT_CITIES=…) → benchmarks/results.csv
+	$(BIN)/python benchmarks/bench.py --sizes $(SIZES) --report-cities $(REPORT_CITIES) $(BENCH_ARGS)
 
 .PHONY: screenshots
 screenshots: report ## PNG screenshots of the index and one page per notebook (build/screenshots/)

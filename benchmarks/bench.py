@@ -20,7 +20,13 @@ cache, writing every table. `seconds` is wall time; `peak_mb` is the process's p
 memory so far (for a stage: the high-water mark up to the end of that stage; for the whole
 pipeline: the largest process, workers included).
 
-    python benchmarks/bench.py [--sizes 5,50,200,1000] [--repeat 3] [--out benchmarks/results.csv]
+The report is measured against the number of cities (`--report-cities 5,25,100,300`): a synthetic
+corpus of that many cities, one document each plus the national plan, is built, then every page of
+its report is run and rendered by `compare report update --jobs 2` — the step `make report` runs —
+and timed, with the number of pages.
+
+    python benchmarks/bench.py [--sizes 5,50,200,1000] [--report-cities 5,25,100,300] [--repeat 3]
+                               [--out benchmarks/results.csv]
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import os
 import platform
 import random
@@ -48,7 +55,8 @@ DOCS_PER_CITY = 3
 # The corpora are made from these five city plans only, so that adding documents to the project does
 # not change the benchmark (its figures stay comparable from run to run).
 SOURCE_DOCUMENTS = ("qingyang", "zhongwei", "wuwei", "qinhuangdao", "shangdang")
-COLUMNS = ["n_docs", "n_chars", "stage", "stage_zh", "seconds", "peak_mb"]
+COLUMNS = ["n_docs", "n_chars", "stage", "stage_zh", "seconds", "peak_mb", "n_pages"]
+REPORT = ("report pages (compare report update)", "报告页面")  # n_docs: the number of cities
 WHOLE = ("whole pipeline (compare build)", "完整流程")
 
 
@@ -83,8 +91,10 @@ def localise(text: str, rng: random.Random, chars: list[str]) -> str:
     return "".join(rng.choice(chars) if "\u4e00" <= c <= "\u9fff" and rng.random() < REWRITTEN else c for c in text)
 
 
-def synthetic_corpus(n: int, parts: list[list[str]], chars: list[str], seed: int = SEED) -> list[tuple[str, str, str]]:
-    """[(doc_id, city, text)] of n documents, the same for the same n and seed."""
+def synthetic_corpus(
+    n: int, parts: list[list[str]], chars: list[str], seed: int = SEED, per_city: int = DOCS_PER_CITY
+) -> list[tuple[str, str, str]]:
+    """[(doc_id, city, text)] of n documents, `per_city` to a city, the same for the same arguments."""
     docs, templates = [], {}
     for i in range(n):
         rng = random.Random(f"{seed}/{i}")
@@ -93,15 +103,15 @@ def synthetic_corpus(n: int, parts: list[list[str]], chars: list[str], seed: int
             p_rng = random.Random(f"{seed}/province/{province}")
             templates[province] = [localise(t, p_rng, chars) for t in parts[province % len(parts)]]
         template = templates[province]
-        city = f"s{i // DOCS_PER_CITY:04d}"
+        city = f"s{i // per_city:04d}"
         length, body = rng.randint(5_000, 12_000), []
         while sum(map(len, body)) < length:
             if rng.random() < COPIED:
                 body.append(rng.choice(template))
             else:
                 body.append(localise(rng.choice(rng.choice(parts)), rng, chars))
-        title = f"{city}市关于推进职业教育改革的实施方案（第{i % DOCS_PER_CITY + 1}号）"
-        docs.append((f"{city}-{i % DOCS_PER_CITY + 1}", city, title + "\n" + "\n".join(body) + "\n"))
+        title = f"{city}市关于推进职业教育改革的实施方案（第{i % per_city + 1}号）"
+        docs.append((f"{city}-{i % per_city + 1}", city, title + "\n" + "\n".join(body) + "\n"))
     return docs
 
 
@@ -229,6 +239,48 @@ def make_timings(repeat: int) -> list[dict]:
     return rows
 
 
+def report_timings(cities: list[int], work: Path, jobs: int = 2) -> list[dict]:
+    """For each number of cities, a synthetic corpus of that many (one document each, and the national
+    plan) built, then its whole report run and rendered: seconds and pages."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from compare.config import Paths
+    from compare.report.plan import load_spec
+
+    compare = [sys.executable, "-m", "compare"]
+    parts, chars = real_parts(Paths(ROOT))
+    rows = []
+    for c in cities:
+        paths = write_project(work / f"report-{c}", synthetic_corpus(c, parts, chars, per_city=1))
+        shutil.copytree(ROOT / "notebooks", paths.notebooks)
+        for f in {f for e in load_spec(Paths(ROOT)) for f in e.get("files", [])}:  # what the notebooks read
+            (paths.root / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, paths.root / f)
+        for args in (["build"], ["report", "plan"]):
+            subprocess.run([*compare, "--root", str(paths.root), *args], check=True, stdout=subprocess.DEVNULL)
+        t = time.perf_counter()
+        subprocess.run(
+            [*compare, "--root", str(paths.root), "report", "update", "--jobs", str(jobs)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        seconds = time.perf_counter() - t
+        n_pages = len(json.loads((paths.build / "report-plan.json").read_text(encoding="utf-8")))
+        n_chars = sum(len(p.read_text(encoding="utf-8")) for p in paths.raw.glob("*.txt"))
+        rows.append(
+            dict(
+                n_docs=c,
+                n_chars=n_chars,
+                stage=REPORT[0],
+                stage_zh=REPORT[1],
+                seconds=round(seconds, 3),
+                peak_mb="",
+                n_pages=n_pages,
+            )
+        )
+        print(f"  {c:>4} cities  {REPORT[0]:<36} {seconds:8.1f} s  {n_pages} pages", flush=True)
+    return rows
+
+
 def machine() -> str:
     cpu = (
         next(
@@ -249,6 +301,7 @@ def machine() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="5,50,200,1000")
+    ap.add_argument("--report-cities", default="5,25,100,300", help="numbers of cities to time the report at")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each make report timing (median)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.csv")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "bench")
@@ -292,6 +345,7 @@ def main() -> None:
     )
     rows.append(row)
     print(f"  {row['stage']:<42} {row['seconds']:8.2f} s (median of {len(times)})  {row['peak_mb']} MB", flush=True)
+    rows += report_timings([int(x) for x in args.report_cities.split(",") if x], args.work)
     write_results(args.out, rows)  # the report pages the make timings render read these
     if args.repeat:
         for row in make_timings(args.repeat):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 
 import nbformat
@@ -11,8 +12,10 @@ import pytest
 
 from compare import plotting, tables
 from compare.config import Paths
+from compare.errors import CompareError
 from compare.report.index import write_index
 from compare.report.plan import load_spec, plan, write_plan
+from compare.tables import names_of
 
 from .conftest import REPO, run_cli
 
@@ -78,7 +81,11 @@ def test_plan_has_a_page_per_parameter_set(project):
         "03-city-wuwei",
         "03-city-zhongwei",
     ]
-    assert len([n for n in names if n.startswith("04-pair-")]) == 10 and "04-pair-qingyang-wuwei" in names
+    # each city with its three most similar cities (document_similarity, read by hand): Shangdang's
+    # three are Zhongwei .419, Qinhuangdao .383, Qingyang .354; Wuwei's are Qingyang .508, Zhongwei
+    # .392, Qinhuangdao .385 — so Shangdang and Wuwei (.344, each other's last) is the pair left out
+    pairs = [n for n in names if n.startswith("04-pair-")]
+    assert len(pairs) == 9 and "04-pair-qingyang-wuwei" in pairs and "04-pair-shangdang-wuwei" not in pairs
     page = next(p for p in pages if p.name == "03-city-shangdang")
     assert (page.title_zh, page.title_en, page.parameters) == (
         "城市：长治市上党区",
@@ -92,21 +99,58 @@ def test_metrics_set_by_one_city_get_no_page(project):
     assert "02-metric-vocational_general_ratio" not in names  # only Qingyang sets it
 
 
-def test_make_include_lists_pages_and_dependencies(project):
+def _spec_with(project, notebook: str, **changes) -> Paths:
+    """A copy of the project whose reports.yaml sets `changes` on one notebook's entry."""
+    import yaml
+
+    root = project.root.parent / f"spec-{notebook}-{abs(hash(repr(sorted(changes.items()))))}"
+    if not root.exists():
+        shutil.copytree(project.root / "data", root / "data")
+        shutil.copytree(project.root / "notebooks", root / "notebooks")
+    spec = yaml.safe_load((REPO / "notebooks" / "reports.yaml").read_text(encoding="utf-8"))
+    for entry in spec["reports"]:
+        for f in entry.get("files", []):  # files the notebooks read, such as benchmarks/results.csv
+            (root / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(REPO / f, root / f)
+        if entry["notebook"] == notebook:
+            entry.update(changes)
+    (root / "notebooks" / "reports.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return Paths(root)
+
+
+def test_pair_pages_grow_with_the_cities_not_their_square(project):
+    def pairs(paths):
+        return [p.name for p in plan(paths) if p.notebook == "04-pair"]
+
+    assert pairs(_spec_with(project, "04-pair", nearest=1)) == [
+        "04-pair-qingyang-wuwei",  # Qingyang's and Wuwei's nearest is each other
+        "04-pair-qinhuangdao-zhongwei",  # Qinhuangdao's
+        "04-pair-shangdang-zhongwei",  # Shangdang's and Zhongwei's
+    ]
+    assert len(pairs(_spec_with(project, "04-pair", nearest=4))) == 10  # every pair of five cities
+    assert pairs(_spec_with(project, "04-pair", nearest=0, pairs=[["wuwei", "shangdang"]])) == [
+        "04-pair-shangdang-wuwei"
+    ]
+    for changes, problem in (
+        ({"pairs": [["wuwei", "atlantis"]]}, "pairs: [wuwei, atlantis]: no city atlantis in the corpus"),
+        ({"nearest": "three"}, "'nearest' must be a whole number"),
+        ({"pairs": ["wuwei"]}, "'pairs' must be a list of two city slugs each"),
+    ):
+        with pytest.raises(CompareError, match=re.escape(problem)):
+            plan(_spec_with(project, "04-pair", **changes))
+
+
+def test_plan_lists_what_each_page_is_made_from(project):
     write_plan(project)
-    mk = (project.build / "reports.mk").read_text(encoding="utf-8")
-    assert mk.splitlines()[1].startswith("PAGES := 01-overview 02-metric-")
-    deps = {
-        line.split(" := ")[0].removeprefix("DEPS_"): line.split(" := ")[1].split()
-        for line in mk.splitlines()
-        if line.startswith("DEPS_")
-    }
-    assert deps["06-lineage"][:3] == [
+    inputs = json.loads((project.build / "report-inputs.json").read_text(encoding="utf-8"))
+    deps = inputs["notebooks"]
+    assert deps["06-lineage"][:4] == [
+        "notebooks/06-lineage.ipynb",
         "data/processed/documents.parquet",
         "data/processed/sections.parquet",
         "data/processed/document_parents.parquet",
     ]
-    assert deps["04-pair"][:4] == [
+    assert deps["04-pair"][1:5] == [
         "data/processed/documents.parquet",
         "data/processed/sections.parquet",
         "data/processed/section_pairs.parquet",
@@ -119,6 +163,9 @@ def test_make_include_lists_pages_and_dependencies(project):
     assert not {"src/compare/tokens.py", "src/compare/section_pairs.py", "src/compare/pipeline.py"} & set(
         deps["04-pair"]
     )
+    assert "src/compare/data/templates/page.html" in inputs["render"] and "src/compare/data/site.js" in inputs["index"]
+    for files in [*deps.values(), inputs["render"], inputs["index"]]:  # every input exists (or is built)
+        assert all((REPO / f).exists() or f.startswith(("data/processed/", "build/")) for f in files), files
 
 
 # ---- running and rendering
@@ -157,6 +204,122 @@ def test_a_failing_notebook_names_itself_and_its_error(project):
     assert not stale.exists()  # no page that looks current
     assert not (project.build / "executed" / "01-overview.ipynb").exists()
     assert (project.build / "failed" / "01-overview.ipynb").exists()
+
+
+@pytest.mark.report
+def test_a_kept_kernel_records_what_a_fresh_kernel_records(project):
+    """`compare report update` runs page after page on one kernel; each executed notebook and page
+    must be the one a fresh kernel makes (cells, execution counts, outputs, HTML)."""
+    from compare.report.render import render_page
+    from compare.report.run import Kernel, run_page
+
+    write_plan(project)
+
+    def record(name):
+        nb = nbformat.read(project.build / "executed" / f"{name}.ipynb", as_version=4)
+        html = (project.site / f"{name}.html").read_text(encoding="utf-8")
+        return [(c.source, c.get("execution_count"), c.get("outputs")) for c in nb.cells], html
+
+    run_page("03-city-wuwei", project)
+    render_page("03-city-wuwei", project)
+    fresh = record("03-city-wuwei")
+    kernel = Kernel(project)
+    try:
+        for name in ("02-metric-coordination_meetings", "03-city-wuwei"):  # a page before it leaves nothing behind
+            run_page(name, project, kernel)
+            render_page(name, project)
+        assert kernel.pages == 2
+    finally:
+        kernel.shutdown()
+    assert record("03-city-wuwei") == fresh
+
+
+def _all_built(paths: Paths, after: float | None = None) -> None:
+    """Pretend every page of the plan was run and rendered after its inputs changed (at `after`)."""
+    import os
+    import time
+
+    later = (after or time.time()) + 5
+    for page in json.loads((paths.build / "report-plan.json").read_text(encoding="utf-8")):
+        for f in (paths.build / "executed" / f"{page['name']}.ipynb", paths.site / f"{page['name']}.html"):
+            f.parent.mkdir(parents=True, exist_ok=True)
+            if not f.exists():
+                f.write_text("{}", encoding="utf-8")
+            os.utime(f, (later, later))
+            later += 1  # each HTML newer than its executed notebook
+
+
+def test_update_picks_the_pages_whose_inputs_changed(project):
+    import os
+    import time
+
+    from compare.report.update import out_of_date
+
+    paths = _spec_with(project, "01-overview")  # a copy: its pages are pretended
+    write_plan(paths)
+    _all_built(paths)
+    assert out_of_date(paths) == []  # the no-op
+    later = time.time() + 1000
+    os.utime(paths.table("shared_passages", "parquet"), (later, later))  # only 04-pair reads it
+    stale = out_of_date(paths)
+    assert {w.page.name for w in stale} == {p.name for p in plan(paths) if p.notebook == "04-pair"}
+    assert all(w.execute for w in stale)
+    _all_built(paths, after=later)
+    os.utime(paths.build / "executed" / "03-city-wuwei.ipynb", (later + 1000, later + 1000))  # run, not yet rendered
+    assert [(w.page.name, w.execute) for w in out_of_date(paths)] == [("03-city-wuwei", False)]
+    (paths.site / "03-city-wuwei.html").unlink()
+    (paths.build / "executed" / "01-overview.ipynb").unlink()
+    # pages run once (the long ones) start first
+    assert [(w.page.name, w.execute) for w in out_of_date(paths)] == [("01-overview", True), ("03-city-wuwei", False)]
+
+
+@pytest.mark.report
+def test_update_runs_renders_indexes_and_shows_progress(project):
+    paths = _spec_with(project, "03-city")
+    write_plan(paths)
+    keep = ["02-metric-coordination_meetings", "02-metric-quality_courses", "03-city-wuwei"]
+    plan_file = paths.build / "report-plan.json"
+    plan_file.write_text(
+        json.dumps([p for p in json.loads(plan_file.read_text(encoding="utf-8")) if p["name"] in keep]),
+        encoding="utf-8",
+    )
+    proc = run_cli(paths, "report", "update", "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "report: 3 of 3 pages to run or render on 2 kernel(s)" in proc.stdout
+    assert re.search(r"\[1/3\] \S+ +\d+\.\ds\n", proc.stdout) and "[3/3]" in proc.stdout, proc.stdout
+    assert all((paths.site / f"{n}.html").exists() for n in keep) and (paths.site / "index.html").exists()
+    index = (paths.site / "index.html").read_text(encoding="utf-8")
+    assert 'href="03-city-wuwei.html"' in index and (paths.site / "site.js").exists()
+    again = run_cli(paths, "report", "update", "--jobs", "2")
+    assert again.returncode == 0 and again.stdout == ""  # nothing out of date: nothing done
+    # a failing page does not stop the others, and is named with its error
+    for nb_name, extra in (("03-city", "raise ValueError('not what this cell expects')"), ("02-metric", "1 + 1")):
+        nb_path = paths.notebooks / f"{nb_name}.ipynb"
+        nb = nbformat.read(nb_path, as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(extra))
+        nbformat.write(nb, nb_path)
+    proc = run_cli(paths, "report", "update", "--jobs", "1")
+    assert proc.returncode == 2
+    assert "notebooks/03-city.ipynb (03-city-wuwei) failed in cell" in proc.stderr
+    assert "ValueError: not what this cell expects" in proc.stderr
+    assert "FAILED" in proc.stdout
+    # the time left, once the kernel has started (its first page pays for that)
+    assert re.search(r"\[2/3\] \S+ +(\d+\.\ds|FAILED) · about \d+ s left", proc.stdout), proc.stdout
+    assert not (paths.site / "03-city-wuwei.html").exists()  # no page that looks current
+    executed = nbformat.read(paths.build / "executed" / "02-metric-quality_courses.ipynb", as_version=4)
+    assert executed.cells[-1].source == "1 + 1"  # the others ran
+
+
+@pytest.mark.report
+def test_any_pair_on_demand(project):
+    write_plan(project)
+    proc = run_cli(project, "report", "pair", "wuwei", "shangdang")
+    assert proc.returncode == 0, proc.stderr
+    page = (project.site / "04-pair-shangdang-wuwei.html").read_text(encoding="utf-8")
+    assert "长治市上党区 与 武威市" in page
+    assert "list [shangdang, wuwei] under pairs in notebooks/reports.yaml" in proc.stdout
+    proc = run_cli(project, "report", "pair", "wuwei", "atlantis")
+    assert proc.returncode == 2 and "pair wuwei atlantis: no city atlantis in the corpus" in proc.stderr
 
 
 def test_a_page_the_plan_lacks_is_refused_by_name(project):
@@ -254,3 +417,151 @@ def test_a_table_on_a_page_shows_missing_values_as_a_dash():
     html = tables.show(df).data
     assert html.count("<td>—</td>") == 3
     assert "None" not in html and "nan" not in html and "&lt;NA&gt;" not in html and "&lt;x&gt;" in html
+
+
+# ---- the overview at research scale
+
+
+def _many_cities(n: int = 300, per_province: int = 10):
+    """Tables of `n` synthetic cities and the national plan: provinces of `per_province`, documents
+    alike within a province (0.7) and less across (0.2), targets on catalogue metrics."""
+    import numpy as np
+    import pandas as pd
+
+    from compare.metrics import catalogue
+
+    rng = np.random.default_rng(7)
+    cities = [f"c{i:03d}" for i in range(n)]
+    docs = pd.DataFrame(
+        {
+            "doc_id": ["national", *cities],
+            "city": ["national", *cities],
+            "city_zh": ["国务院", *[f"城{i}" for i in range(n)]],
+            "city_en": ["National", *[f"City {i}" for i in range(n)]],
+            "province": ["", *[f"省{i // per_province:02d}" for i in range(n)]],
+            "admin_level": ["national", *["prefecture"] * n],
+            "doc_number": "",
+            "title": "关于推进职业教育改革的实施方案",
+        }
+    )
+    group = np.array([-1, *[i // per_province for i in range(n)]])
+    score = np.where(group[:, None] == group[None, :], 0.7, 0.2) + rng.uniform(0, 0.05, (n + 1, n + 1))
+    score = np.round((score + score.T) / 2, 4)
+    np.fill_diagonal(score, 1.0)
+    ids = docs.doc_id.tolist()
+    docsim = pd.DataFrame(
+        [(a, b, score[i, j]) for i, a in enumerate(ids) for j, b in enumerate(ids)], columns=["doc_a", "doc_b", "score"]
+    )
+    metrics = [m.id for m in catalogue()]
+    rows = []
+    for c in ["national", *cities]:
+        for m in rng.choice(metrics, size=rng.integers(2, 25), replace=False):
+            rows.append((c, m, float(rng.integers(1, 90)), rng.choice([2020.0, 2021.0, 2022.0, np.nan])))
+    targets = pd.DataFrame(rows, columns=["city", "metric", "value", "year"])
+    own = rng.random(len(targets)) < 0.3
+    targets.loc[own, "metric"] = "label:其他"
+    names = names_of(docs, reference=True)
+    return docs, docsim, targets, names
+
+
+def test_the_document_map_keeps_the_distances_it_can():
+    """Four documents whose dissimilarities are the distances between the corners of a square: the map
+    must put them at those distances (classical MDS is exact for Euclidean distances), and the same
+    way every time."""
+    import numpy as np
+    import pandas as pd
+
+    corners = np.array([[0, 0], [0.3, 0], [0.3, 0.3], [0, 0.3]])
+    d = np.linalg.norm(corners[:, None] - corners[None, :], axis=2)
+    ids = ["a", "b", "c", "d"]
+    docsim = pd.DataFrame(
+        [(x, y, 1 - d[i, j]) for i, x in enumerate(ids) for j, y in enumerate(ids)], columns=["doc_a", "doc_b", "score"]
+    )
+    xy = plotting.similarity_coordinates(docsim)
+    mapped = np.linalg.norm(xy.values[:, None] - xy.values[None, :], axis=2)
+    assert np.allclose(mapped, d, atol=1e-9)
+    assert plotting.similarity_coordinates(docsim).equals(xy)
+
+
+def test_overview_charts_stay_legible_at_300_cities():
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    plotting.setup()
+    docs, docsim, targets, names = _many_cities()
+
+    def texts(fig) -> list[str]:
+        return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+    per_city = plotting.targets_per_city(targets, names)
+    assert per_city.get_size_inches()[1] < 8  # one chart, not a bar per city
+    assert len(texts(per_city)) == 10 and not per_city.axes[0].get_xticklabels()  # the 5 most and 5 fewest named
+    coverage = plotting.coverage_heatmap(targets, names, docs)
+    ax = coverage.axes[0]
+    assert len(ax.get_yticklabels()) <= 40 and not ax.texts  # the most-set metrics, no values in 12,000 cells
+    assert [t.get_text() for t in ax.get_xticklabels()][:2] == ["省00", "省01"]  # columns grouped by province
+    assert coverage.get_size_inches()[1] < 16
+    deadlines = plotting.deadline_timeline(targets, names)
+    assert deadlines.get_size_inches()[1] < 8 and len(deadlines.axes[0].get_xticklabels()) == 4  # 2020–2022, none
+    grid = plotting.similarity_clustermap(docsim, docs)
+    assert max(grid.get_size_inches()) <= 14 and not grid.axes[2].texts  # no numbers in 90,000 cells
+    fig = plotting.similarity_map(docsim, docs)
+    named = texts(fig)
+    assert named[0] == "国家（参照） National (reference)" and 10 < len(named) < 300  # named where space allows
+    xy = plotting.similarity_coordinates(docsim)
+    province = docs.set_index("doc_id").province
+    within = xy.groupby(province.reindex(xy.index)).std().mean().mean()
+    assert within < 0.1 * xy.std().mean()  # a province's documents gather in one place
+    assert "… and 289 more" in plotting.cite_documents(docs)
+    rng = np.random.default_rng(3)
+    local = docs.doc_id[1:]
+    lineage = pd.DataFrame(
+        {"doc_id": np.repeat(local, 4), "label": ["copied", "adapted", "sibling", "local"] * len(local)}
+    ).assign(text=lambda d: ["职" * int(n) for n in rng.integers(1, 50, len(d))])
+    relations = pd.DataFrame(
+        {"doc_id": np.repeat(local, 3), "relation": rng.choice(list(plotting.RELATION_COLOURS), 900)}
+    )
+    for fig in (plotting.lineage_profile(lineage, docs), plotting.target_relations_chart(relations, docs)):
+        assert fig.get_size_inches()[1] < 8 and len(texts(fig)) == 10  # thin columns, the 5 first and 5 last named
+    from compare.codebooks import codebooks
+
+    rz = next(b for b in codebooks() if b.types)
+    picked = [rz.codes[i] for i in rng.integers(0, len(rz.codes), 30 * len(docs))]
+    codes = pd.DataFrame(
+        {
+            "doc_id": np.repeat(docs.doc_id, 30).to_numpy(),
+            "framework": rz.id,
+            "code": [c.id for c in picked],
+            "type": [c.type for c in picked],
+        }
+    )
+    source = ("规则预标", "rule pre-labels")
+    for fig in (plotting.instrument_mix(codes, docs, rz, source), plotting.code_heatmap(codes, docs, rz, source)):
+        assert fig.get_size_inches()[1] < 12 and len(texts(fig)) <= 10
+    plt.close("all")
+
+
+def test_overview_charts_for_five_cities_keep_their_form(tables):
+    import matplotlib.pyplot as plt
+
+    plotting.setup()
+    docs, targets = tables["documents"], tables["targets"]
+    names = names_of(docs, reference=True)
+    per_city = plotting.targets_per_city(targets, names)
+    assert len(per_city.axes[0].get_yticklabels()) == 6  # a bar per city and the national plan
+    coverage = plotting.coverage_heatmap(targets, names, docs)
+    assert coverage.axes[0].texts  # the values in the cells
+    plt.close("all")
+
+
+def test_make_pair_renders_the_two_cities_asked_for():
+    import subprocess
+
+    proc = subprocess.run(
+        ["make", "-n", "--no-print-directory", "pair", "A=wuwei", "B=shangdang"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0 and "compare report pair wuwei shangdang" in proc.stdout, proc.stdout + proc.stderr

@@ -118,6 +118,24 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
         pages = write_plan(paths)
         print(f"report plan: {len(pages)} pages → {paths.build / 'report-plan.json'}")
+    elif args.action == "update":
+        from .report.update import update
+
+        update(paths, jobs=args.jobs)
+    elif args.action == "pair":
+        from .report.plan import pair_page
+        from .report.render import render_page
+        from .report.run import progress, run_page
+
+        if len(args.pages) != 2:
+            raise CompareError("report pair takes two city slugs, e.g. `compare report pair qingyang wuwei`.")
+        page = pair_page(paths, *args.pages)
+        progress(page.name, run_page(page, paths))
+        render_page(page, paths)
+        print(
+            f"{paths.site / (page.name + '.html')} written. Pages outside the plan go at the next `make report`; "
+            f"to keep this one, list [{', '.join(page.parameters.values())}] under pairs in notebooks/reports.yaml."
+        )
     elif args.action == "run":
         from .report.run import progress, run_page
 
@@ -332,13 +350,22 @@ def make_parser() -> argparse.ArgumentParser:
         if name == "report":
             p.add_argument(
                 "action",
-                choices=["plan", "run", "render", "index", "clean", "screenshots"],
-                help="plan: expand notebooks/reports.yaml into build/report-plan.json and build/reports.mk; "
+                choices=["plan", "update", "pair", "run", "render", "index", "clean", "screenshots"],
+                help="plan: expand notebooks/reports.yaml into build/report-plan.json and build/report-inputs.json; "
+                "update: run and render every out-of-date page on --jobs kept kernels, then the index (make report); "
+                "pair A B: the page of any two cities; "
                 "run PAGE…: execute pages' notebooks with papermill; render PAGE…: write site/PAGE.html; "
                 "index: write site/index.html; clean: delete the generated site and figures; "
                 "screenshots: PNGs of the index and one page per notebook in build/screenshots/",
             )
-            p.add_argument("pages", nargs="*", help="page names, e.g. 03-city-qingyang (see build/report-plan.json)")
+            p.add_argument(
+                "pages",
+                nargs="*",
+                help="page names, e.g. 03-city-qingyang (see build/report-plan.json); pair: two cities",
+            )
+            p.add_argument(
+                "--jobs", type=int, default=os.cpu_count() or 1, help="update: kernels run at once (default: the cores)"
+            )
         if name == "code":
             p.add_argument(
                 "action",

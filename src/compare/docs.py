@@ -152,7 +152,11 @@ def data_dictionary_html() -> str:
 def results_table(results_csv: Path) -> str:
     """benchmarks/results.csv as Markdown: a row per corpus size, a column per stage measured at
     several sizes (seconds) and the whole build's peak memory; then the single measurements."""
+    from .plotting import REPORT_PAGES
+
     rows = list(csv.DictReader(io.StringIO(results_csv.read_text(encoding="utf-8"))))
+    report = sorted((r for r in rows if r["stage"] == REPORT_PAGES), key=lambda r: int(r["n_docs"]))
+    rows = [r for r in rows if r["stage"] != REPORT_PAGES]
     sizes_of: dict[str, set[int]] = {}
     for r in rows:
         if r["n_chars"]:
@@ -173,6 +177,13 @@ def results_table(results_csv: Path) -> str:
     if single:
         out += ["", "| measurement | documents | seconds |", "|---|---:|---:|"]
         out += [f"| {r['stage']} | {r['n_docs']} | {float(r['seconds']):.3g} |" for r in single]
+    if report:
+        out += [
+            "",
+            "| the report (`compare report update`, 2 kernels) | cities | pages | seconds |",
+            "|---|---:|---:|---:|",
+        ]
+        out += [f"| synthetic corpus | {r['n_docs']} | {r['n_pages']} | {float(r['seconds']):.0f} |" for r in report]
     if rows:
         out += ["", f"Machine: {rows[0]['machine']}."]
     return "\n".join(out)

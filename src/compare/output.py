@@ -14,12 +14,11 @@ import shutil
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from pyarrow import csv
+if TYPE_CHECKING:  # the table writers import them when they run: atomic writes stay cheap to import
+    import pandas as pd
+    import pyarrow as pa
 
 LIST_SEP = "|"
 
@@ -51,6 +50,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def arrow_table(df: pd.DataFrame, list_columns: tuple[str, ...] = ()) -> pa.Table:
     """The table as Arrow, list columns typed as lists of strings even when every list is empty."""
+    import pyarrow as pa
+
     table = pa.Table.from_pandas(df, preserve_index=False)
     for col in list_columns:
         i = table.schema.get_field_index(col)
@@ -63,6 +64,10 @@ def csv_bytes(table: pa.Table, list_columns: tuple[str, ...] = ()) -> bytes:
     a missing value differ), lists joined by '|', floats in their shortest exact form (scores are
     rounded and magnitudes such as 2.3亿 multiplied in decimal, so no noise digits), booleans as
     true/false."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv
+
     for col in list_columns:
         i = table.schema.get_field_index(col)
         table = table.set_column(i, col, pc.binary_join(table.column(col), LIST_SEP))
@@ -72,6 +77,9 @@ def csv_bytes(table: pa.Table, list_columns: tuple[str, ...] = ()) -> bytes:
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", write_statistics=False)
     return sink.getvalue().to_pybytes()

@@ -129,9 +129,20 @@ def document_label(docs: pd.DataFrame, doc_id: str) -> str:
     return f"{zh} {en}" + (f" ({doc_id})" if several else "")
 
 
-def cite_documents(docs: pd.DataFrame) -> str:
+def cite_documents(docs: pd.DataFrame, listed: int = 12) -> str:
+    """The documents a chart draws on: each by its 文号 (else title), or the first `listed` and a count."""
     parts = [f"{d.city_zh} {d.doc_number or '《' + d.title[:24] + '》'}" for d in docs.itertuples()]
+    if len(parts) > listed:
+        parts = [
+            *parts[:listed],
+            f"… and {len(parts) - listed} more 等 {len(parts)} 份文件 (all in the documents table)",
+        ]
     return "来源 Sources: " + "；".join(parts)
+
+
+# Above this many cities an overview chart stops giving each city a row, a bar or an annotated cell
+# and shows the distribution instead (the five-city charts keep their look).
+MANY_CITIES = 24
 
 
 def _finish(ax, title_zh: str, title_en: str) -> None:
@@ -151,12 +162,15 @@ def _reference_rule(ax, names: pd.DataFrame, axis: str) -> None:
 # ---- charts (each returns the figure; notebooks pass it to save())
 
 
-def coverage_heatmap(targets: pd.DataFrame, names: pd.DataFrame):
-    """Which city sets which catalogue metric, with the values it sets."""
+def coverage_heatmap(targets: pd.DataFrame, names: pd.DataFrame, docs: pd.DataFrame | None = None):
+    """Which city sets which catalogue metric, with the values it sets (many cities: the matrix
+    without values, see :func:`coverage_matrix`)."""
     from matplotlib.colors import ListedColormap
 
     from .metrics import catalogue
 
+    if int((~names.is_reference).sum() if "is_reference" in names else len(names)) > MANY_CITIES:
+        return coverage_matrix(targets, names, docs)
     metrics = [m for m in catalogue() if m.id in set(targets.metric)]
     cities = list(names.index)
     present = np.zeros((len(metrics), len(cities)))
@@ -201,11 +215,65 @@ def coverage_heatmap(targets: pd.DataFrame, names: pd.DataFrame):
     return fig
 
 
+def _provinces(names: pd.DataFrame, docs: pd.DataFrame | None) -> pd.Series:
+    """city → its province ("" when unknown)."""
+    if docs is None or "province" not in docs:
+        return pd.Series("", index=names.index)
+    return docs.drop_duplicates("city").set_index("city").province.reindex(names.index).fillna("")
+
+
+def coverage_matrix(targets: pd.DataFrame, names: pd.DataFrame, docs: pd.DataFrame | None = None, top: int = 40):
+    """Many cities: one row per catalogue metric (the `top` most often set, most set first, with the
+    number of cities), one thin column per city grouped by province and, within one, by how many
+    metrics it sets; the national plan's metrics marked on the left."""
+    from matplotlib.colors import ListedColormap
+
+    from .metrics import by_id
+
+    catalogue = by_id()
+    cities = [c for c in names.index if not _is_reference(names, c)]
+    local = targets[targets.city.isin(cities) & targets.metric.isin(catalogue)]
+    counts = local.groupby("metric").city.nunique().sort_values(ascending=False, kind="stable")
+    metrics = list(counts.index[:top])
+    present = local.drop_duplicates(["metric", "city"]).assign(v=1).pivot(index="metric", columns="city", values="v")
+    present = present.reindex(index=metrics, columns=cities).fillna(0)
+    province = _provinces(names, docs)
+    order = sorted(cities, key=lambda c: (province[c], -present[c].sum(), c))
+    present = present[order]
+    reference = [c for c in names.index if _is_reference(names, c)]
+    ref_set = set(targets[targets.city.isin(reference)].metric)
+    fig, ax = plt.subplots(figsize=(14, 0.28 * len(metrics) + 2.6))
+    ax.imshow(present.values, aspect="auto", interpolation="nearest", cmap=ListedColormap(["#f2f2f2", "#1f78b4"]))
+    labels = [f"{'◆ ' if m in ref_set else ''}{catalogue[m].zh}  {catalogue[m].en}  ({counts[m]})" for m in metrics]
+    ax.set_yticks(range(len(metrics)), labels, fontsize=7)
+    groups = pd.Series(range(len(order)), index=[province[c] for c in order]).groupby(level=0, sort=False)
+    bounds = groups.min().tolist()[1:]
+    for b in bounds:
+        ax.axvline(b - 0.5, color="white", lw=1.5)
+    if len(bounds) < 40:
+        centres = groups.mean()
+        ax.set_xticks(centres.values, centres.index, rotation=90, fontsize=7)
+    else:
+        ax.set_xticks([])
+    ax.set_xlabel(f"{len(cities)} 个城市，按省份分组 cities, grouped by province")
+    omitted = len(counts) - len(metrics)
+    _finish(
+        ax,
+        f"哪些城市设定了哪些目标（前 {len(metrics)} 个最常见的目录指标，括号内为城市数；◆ 国家方案也设定）",
+        f"Who sets which target: the {len(metrics)} catalogue metrics most cities set (number of cities in brackets; "
+        f"◆ the national plan sets it too){f'; {omitted} rarer metrics left out' if omitted else ''}",
+    )
+    return fig
+
+
 def deadline_timeline(targets: pd.DataFrame, names: pd.DataFrame):
-    """How many targets each city sets for each deadline year, and how many have none."""
+    """How many targets each city sets for each deadline year, and how many have none (many cities:
+    see :func:`deadline_distribution`)."""
     years = sorted(int(y) for y in targets.year.dropna().unique())
     columns = [str(y) for y in years] + ["—"]
     cities = list(names.index)
+    if sum(not _is_reference(names, c) for c in cities) > MANY_CITIES:
+        return deadline_distribution(targets, names, columns)
     fig, ax = plt.subplots(figsize=(1.1 * len(columns) + 4, 0.7 * len(cities) + 1.8))
     for i, c in enumerate(cities):
         rows = targets[targets.city == c]
@@ -229,12 +297,55 @@ def deadline_timeline(targets: pd.DataFrame, names: pd.DataFrame):
     return fig
 
 
+def deadline_distribution(targets: pd.DataFrame, names: pd.DataFrame, columns: list[str]):
+    """Many cities: for each deadline year, how many cities' targets fall due (bars: targets; the
+    line: cities with at least one), the national plan's beside them."""
+    cities = [c for c in names.index if not _is_reference(names, c)]
+    local = targets[targets.city.isin(cities)]
+    ref = targets[~targets.city.isin(cities) & targets.city.isin(names.index)]
+
+    def per_year(rows: pd.DataFrame, what: str) -> list[int]:
+        out = []
+        for col in columns:
+            hit = rows[rows.year.isna()] if col == "—" else rows[rows.year == int(col)]
+            out.append(int(hit.city.nunique()) if what == "cities" else len(hit))
+        return out
+
+    x = np.arange(len(columns))
+    fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(columns) + 3), 4.8))
+    ax.bar(x - 0.2, per_year(local, "targets"), width=0.4, color="#1f78b4", label="城市的目标 cities' targets")
+    ax.bar(
+        x + 0.2, per_year(ref, "targets"), width=0.4, color=REFERENCE_COLOUR, label="国家方案的目标 the national plan's"
+    )
+    ax2 = ax.twinx()
+    ax2.plot(
+        x, per_year(local, "cities"), color="#e6550d", marker="o", label="有目标到期的城市数 cities with a target due"
+    )
+    ax2.set_ylim(0, len(cities) * 1.05)
+    ax2.set_ylabel(f"城市数 cities (of {len(cities)})")
+    ax2.grid(False)
+    ax.set_xticks(x, columns[:-1] + ["无期限\nno deadline"])
+    ax.set_ylabel("目标数 targets")
+    ax.set_xlabel("目标期限（年） Deadline year")
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], loc="upper left", fontsize=8)
+    _finish(
+        ax,
+        f"{len(cities)} 个城市的目标何时到期（灰色为国家方案，作参照）",
+        f"When the {len(cities)} cities' targets fall due (grey: the national plan, for reference)",
+    )
+    return fig
+
+
 def _is_reference(names: pd.DataFrame, city: str) -> bool:
     return bool(names.loc[city, "is_reference"]) if "is_reference" in names else False
 
 
 def targets_per_city(targets: pd.DataFrame, names: pd.DataFrame):
+    """One bar per city (many cities: the sorted distribution, :func:`targets_distribution`)."""
     cities = list(names.index)
+    if sum(not _is_reference(names, c) for c in cities) > MANY_CITIES:
+        return targets_distribution(targets, names)
     mapped = [int(((targets.city == c) & ~targets.metric.str.startswith("label:")).sum()) for c in cities]
     other = [int(((targets.city == c) & targets.metric.str.startswith("label:")).sum()) for c in cities]
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(cities) + 1.6))
@@ -271,30 +382,98 @@ def targets_per_city(targets: pd.DataFrame, names: pd.DataFrame):
     return fig
 
 
+def targets_distribution(targets: pd.DataFrame, names: pd.DataFrame, named: int = 5):
+    """Many cities: every city's number of targets, sorted (catalogue metrics dark, its own light),
+    the median and the national plan's as lines, the `named` most and fewest named."""
+    cities = [c for c in names.index if not _is_reference(names, c)]
+    local = targets[targets.city.isin(cities)]
+    own = local.metric.str.startswith("label:")
+    table = pd.DataFrame(
+        {
+            "mapped": local[~own].groupby("city").size().reindex(cities, fill_value=0),
+            "other": local[own].groupby("city").size().reindex(cities, fill_value=0),
+        }
+    )
+    table["total"] = table.mapped + table.other
+    table = table.sort_values(["total", "mapped"], ascending=False, kind="stable")
+    x = np.arange(len(table))
+    fig, ax = plt.subplots(figsize=(12, 4.8))
+    ax.bar(x, table.mapped, width=1.0, color="#1f78b4", label="目录指标 catalogue metric (comparable across cities)")
+    ax.bar(
+        x, table.other, bottom=table.mapped, width=1.0, color="#a6cee3", label="其他目标 other targets (the city's own)"
+    )
+    median = float(table.total.median())
+    ax.axhline(median, color="#333333", lw=1, ls="--", label=f"中位数 median {median:g}")
+    reference = [c for c in names.index if _is_reference(names, c)]
+    if reference:
+        n_ref = int(targets.city.isin(reference).sum())
+        ax.axhline(n_ref, color=REFERENCE_COLOUR, lw=1.5, label=f"国家方案 the national plan {n_ref}")
+    for i in [*range(min(named, len(table))), *range(max(named, len(table) - named), len(table))]:
+        c = table.index[i]
+        ax.annotate(
+            f"{names.loc[c, 'city_zh']} {table.total.iloc[i]}",
+            (i, table.total.iloc[i]),
+            xytext=(0, 3),
+            textcoords="offset points",
+            rotation=90,
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
+    ax.set_xlim(-0.5, len(table) - 0.5)
+    ax.set_ylim(0, table.total.max() * 1.35 + 1)
+    ax.set_xticks([])
+    ax.set_xlabel(f"{len(table)} 个城市，按目标数排序 cities, most targets first")
+    ax.set_ylabel("目标数 Number of targets")
+    ax.legend(loc="upper right", fontsize=8)
+    _finish(ax, "各城市的量化目标数（排序）", "Quantitative targets per city, sorted")
+    return fig
+
+
+def _province_colours(provinces: list[str]) -> tuple[list, dict]:
+    """A colour per document from its province (the same province, the same colour; 20 colours, reused
+    beyond), and the province → colour legend."""
+    named = sorted(set(provinces) - {""})
+    size = 10 if len(named) <= 10 else 20  # distinct hues while they suffice
+    palette = sns.color_palette(f"tab{size}", size)
+    legend = {p: palette[i % size] for i, p in enumerate(named)}
+    legend[""] = REFERENCE_COLOUR  # no province: the national plan
+    return [legend[p] for p in provinces], legend
+
+
 def similarity_clustermap(docsim: pd.DataFrame, docs: pd.DataFrame):
     """Document × document similarity with the dendrogram of an average-linkage clustering."""
     from scipy.cluster.hierarchy import linkage
     from scipy.spatial.distance import squareform
 
     m = docsim.pivot(index="doc_a", columns="doc_b", values="score")
+    provinces = docs.set_index("doc_id").province.reindex(m.index).fillna("").tolist()
     labels = [document_label(docs, d) for d in m.index]
     m.index, m.columns = labels, labels
     dist = squareform(np.clip(1 - m.values, 0, None), checks=False)
     link = linkage(dist, method="average")
     n = len(labels)
+    few = n <= 12  # values in the cells while they fit; beyond, colour only, and names while they fit
+    side = 1.3 * n + 4 if few else 14
+    colours = None if few else _province_colours(provinces)[0]
     grid = sns.clustermap(
         m,
         row_linkage=link,
         col_linkage=link,
-        annot=True,
+        annot=few,
         fmt=".2f",
         cmap="Blues",
         vmin=0,
         vmax=1,
-        figsize=(1.3 * n + 4, 1.3 * n + 3),
+        figsize=(side, side - 1),
         cbar_kws={"label": "余弦相似度 cosine similarity"},
         dendrogram_ratio=0.15,
+        xticklabels=n <= 120,
+        yticklabels=n <= 120,
+        row_colors=colours,
     )
+    if not few:
+        grid.ax_heatmap.tick_params(labelsize=max(3, min(8, 600 / n)))
     grid.ax_heatmap.set_xlabel("")
     grid.ax_heatmap.set_ylabel("")
     grid.fig.suptitle(
@@ -306,6 +485,76 @@ def similarity_clustermap(docsim: pd.DataFrame, docs: pd.DataFrame):
         y=1.04,
     )
     return grid.fig
+
+
+def similarity_coordinates(docsim: pd.DataFrame) -> pd.DataFrame:
+    """A 2-D map of the documents whose distances follow their dissimilarity (1 − cosine): classical
+    (Torgerson) multidimensional scaling, exact and deterministic (each axis's sign fixed so that its
+    largest coordinate is positive). doc_id → x, y; ``attrs["kept"]``: the share of the
+    differences (positive eigenvalues) the two axes keep."""
+    m = docsim.pivot(index="doc_a", columns="doc_b", values="score")
+    d2 = np.clip(1 - m.values, 0, None) ** 2
+    n = len(m)
+    j = np.eye(n) - np.ones((n, n)) / n
+    values, vectors = np.linalg.eigh(-0.5 * j @ d2 @ j)
+    top = np.argsort(values)[::-1][:2]
+    coords = vectors[:, top] * np.sqrt(np.clip(values[top], 0, None))
+    for k in range(coords.shape[1]):
+        if coords[np.argmax(np.abs(coords[:, k])), k] < 0:
+            coords[:, k] *= -1
+    xy = pd.DataFrame(coords, index=m.index, columns=["x", "y"][: coords.shape[1]])
+    positive = values[values > 0].sum()
+    xy.attrs["kept"] = float(np.clip(values[top], 0, None).sum() / positive) if positive else 1.0
+    return xy
+
+
+def similarity_map(docsim: pd.DataFrame, docs: pd.DataFrame, spacing: float = 0.045):
+    """The documents as points, close when their texts are alike (:func:`similarity_coordinates`),
+    coloured by province; a document is named where its name does not crowd one already placed."""
+    xy = similarity_coordinates(docsim)
+    meta = docs.set_index("doc_id").reindex(xy.index)
+    reference = meta.admin_level.isin(REFERENCE_LEVELS)
+    colours, legend = _province_colours(meta.province.fillna("").tolist())
+    fig, ax = plt.subplots(figsize=(11, 8.5))
+    local = ~reference.values
+    ax.scatter(xy.x[local], xy.y[local], c=[c for c, keep in zip(colours, local, strict=True) if keep], s=28, zorder=3)
+    ax.scatter(xy.x[~local], xy.y[~local], marker="*", s=220, color="black", zorder=4)
+    span = np.array([np.ptp(xy.x) or 1.0, np.ptp(xy.y) or 1.0])
+    placed: list[np.ndarray] = []
+    order = [*xy.index[~local], *xy.index[local]]  # the reference named first
+    for doc_id in order:
+        here = xy.loc[doc_id].values / span
+        if all(np.abs(here - p)[0] > 2.5 * spacing or np.abs(here - p)[1] > spacing for p in placed):
+            placed.append(here)
+            ax.annotate(
+                document_label(docs, doc_id),
+                xy.loc[doc_id].values,
+                xytext=(4, 3),
+                textcoords="offset points",
+                fontsize=7,
+                zorder=5,
+            )
+    if 1 < len(legend) <= 20:
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], marker="o", ls="", color=c, label=p or "—") for p, c in legend.items() if p]
+        ax.legend(handles=handles, title="省份 province", fontsize=7, title_fontsize=8, loc="best")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.margins(0.15)
+    ax.set_xlabel(
+        f"{len(xy)} 份文件；距离近 = 文本相似；两轴保留 {xy.attrs['kept']:.0%} 的差异\n"
+        f"{len(xy)} documents; near = alike (classical MDS of 1 − cosine; the two axes keep "
+        f"{xy.attrs['kept']:.0%} of the differences)"
+    )
+    named = len(placed)
+    _finish(
+        ax,
+        "文件地图：文本越相似，距离越近（颜色为省份，★ 为国家方案）",
+        f"A map of the documents: the more alike, the closer (colour: province; ★ the national plan; "
+        f"{named} of {len(xy)} named where space allows)",
+    )
+    return fig
 
 
 def metric_chart(rows: pd.DataFrame, docs: pd.DataFrame, metric_zh: str, metric_en: str, unit: str):
@@ -469,12 +718,14 @@ def pair_heatmap(matrix: pd.DataFrame, label_a: str, label_b: str):
 
 
 WHOLE_PIPELINE = "whole pipeline (compare build)"
+REPORT_PAGES = "report pages (compare report update)"  # benchmarks/bench.py's REPORT; n_docs: cities
+REPORT_GOALS = {100: 600, 300: 1800}  # cities → seconds (issue 15: 10 and 30 minutes)
 
 
 def scaling_series(results: pd.DataFrame) -> pd.DataFrame:
     """The rows of benchmarks/results.csv measured at several corpus sizes (the stages and the
     whole pipeline), typed."""
-    sized = results[results.n_chars.astype(str) != ""]
+    sized = results[(results.n_chars.astype(str) != "") & (results.stage != REPORT_PAGES)]
     multi = sized.groupby("stage").n_docs.nunique()
     rows = sized[sized.stage.isin(multi[multi >= 2].index)]
     return rows.astype({"n_docs": int, "seconds": float, "peak_mb": float})
@@ -536,6 +787,53 @@ def scaling_chart(results: pd.DataFrame):
     return fig
 
 
+def report_scaling_chart(results: pd.DataFrame):
+    """The report against the number of cities: pages, and seconds to run and render them all."""
+    rows = results[results.stage == REPORT_PAGES].astype({"n_docs": int, "seconds": float, "n_pages": int})
+    rows = rows.sort_values("n_docs")
+    fig, (ax_p, ax_t) = plt.subplots(1, 2, figsize=(12, 4.6))
+    ax_p.plot(rows.n_docs, rows.n_pages, marker="o", color="black", label="页面 pages")
+    ax_p.plot(
+        rows.n_docs,
+        [n * (n - 1) / 2 for n in rows.n_docs],
+        ls=":",
+        color="grey",
+        label="每对城市一页 a page per pair of cities",
+    )
+    for n, pages in zip(rows.n_docs, rows.n_pages, strict=True):
+        ax_p.annotate(f"{pages:,}", (n, pages), xytext=(4, -10), textcoords="offset points", fontsize=8)
+    ax_t.plot(rows.n_docs, rows.seconds / 60, marker="o", color="black", label="全部页面 every page")
+    for n, seconds in zip(rows.n_docs, rows.seconds, strict=True):
+        ax_t.annotate(_duration(seconds), (n, seconds / 60), xytext=(4, -10), textcoords="offset points", fontsize=8)
+    for n, goal in REPORT_GOALS.items():
+        ax_t.scatter([n], [goal / 60], marker="_", s=300, color="#e31a1c", zorder=4)
+        ax_t.annotate(
+            f"目标 goal {goal // 60} min",
+            (n, goal / 60),
+            xytext=(-4, 4),
+            textcoords="offset points",
+            fontsize=8,
+            color="#e31a1c",
+            ha="right",
+        )
+    for ax in (ax_p, ax_t):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("城市数 Cities in the corpus")
+        ax.grid(True, which="both", linewidth=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+    ax_p.set_ylabel("页面数 Pages")
+    ax_t.set_ylabel("耗时（分钟） Minutes, 2 kernels")
+    _finish(ax_p, "报告页面数", "Pages in the report")
+    _finish(ax_t, "运行并渲染全部页面的耗时", "Time to run and render every page")
+    fig.tight_layout()
+    return fig
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
 # ---- lineage
 
 
@@ -549,6 +847,18 @@ def lineage_profile(lineage: pd.DataFrame, docs: pd.DataFrame, title: bool = Tru
     shares = chars.pivot_table(index="doc_id", columns="label", values="n", aggfunc="sum", fill_value=0)
     shares = shares.reindex(columns=list(LINEAGE_COLOURS), fill_value=0)
     shares = shares.div(shares.sum(axis=1), axis=0).sort_values(["copied", "adapted"], ascending=False)
+    if len(shares) > MANY_CITIES:
+        shares = shares.assign(_taken=shares.copied + shares.adapted + shares.sibling)
+        shares = shares.sort_values(["_taken", "copied"], ascending=False, kind="stable").drop(columns="_taken")
+        fig, ax = _stacked_columns(shares, LINEAGE_COLOURS, LINEAGE_NAMES, docs, percent=True)
+        ax.set_ylabel("汉字占比 Share of the document's Chinese characters")
+        ax.set_xlabel(f"{len(shares)} 份文件，按继承与共有的比例排序 documents, most taken or shared first")
+        _finish(
+            ax,
+            "各文件对上位文件的继承与改写（排序）",
+            "What each document copied, adapted, shares with a sibling, or wrote itself, sorted",
+        )
+        return fig
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(shares) + 1.9))
     left = np.zeros(len(shares))
     for label, colour in LINEAGE_COLOURS.items():
@@ -580,6 +890,40 @@ def lineage_profile(lineage: pd.DataFrame, docs: pd.DataFrame, title: bool = Tru
     return fig
 
 
+def _stacked_columns(
+    frame: pd.DataFrame, colours: dict, names: dict, docs: pd.DataFrame, percent: bool = False, named: int = 5
+):
+    """Many documents: one thin stacked column per document (rows of `frame`, in its order), the
+    first and last `named` named."""
+    fig, ax = plt.subplots(figsize=(12, 5.2))
+    x = np.arange(len(frame))
+    bottom = np.zeros(len(frame))
+    for key, colour in colours.items():
+        label = " ".join(names[key]) if isinstance(names[key], tuple) else names[key]
+        ax.bar(x, frame[key], bottom=bottom, width=1.0, color=colour, label=label)
+        bottom += frame[key].to_numpy()
+    top = bottom.max() if len(bottom) else 1
+    for i in [*range(min(named, len(frame))), *range(max(named, len(frame) - named), len(frame))]:
+        ax.annotate(
+            _label_of(docs)(frame.index[i]),
+            (i, bottom[i]),
+            xytext=(0, 3),
+            textcoords="offset points",
+            rotation=90,
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
+    ax.set_xlim(-0.5, len(frame) - 0.5)
+    ax.set_ylim(0, top * 1.45 if top else 1)
+    ax.set_xticks([])
+    if percent:
+        ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.legend(loc="upper right", fontsize=8, ncol=2)
+    return fig, ax
+
+
 RELATION_COLOURS = {
     "same": "#1f78b4",
     "raised": "#33a02c",
@@ -603,6 +947,17 @@ def target_relations_chart(target_lineage: pd.DataFrame, docs: pd.DataFrame):
     parent's targets it dropped."""
     counts = target_lineage.groupby(["doc_id", "relation"]).size().unstack(fill_value=0)
     counts = counts.reindex(columns=list(RELATION_COLOURS), fill_value=0)
+    if len(counts) > MANY_CITIES:
+        order = counts[["same", "raised", "lowered"]].sum(axis=1).sort_values(ascending=False, kind="stable").index
+        fig, ax = _stacked_columns(counts.loc[order], RELATION_COLOURS, RELATION_NAMES, docs)
+        ax.set_ylabel("目标数 Number of targets")
+        ax.set_xlabel(f"{len(counts)} 份文件，按与上位文件可比的目标数排序 documents, most targets compared first")
+        _finish(
+            ax,
+            "对上位文件目标的保持、提高、降低与新增（排序）",
+            "Targets against the parent's: kept, raised, lowered, new, dropped — sorted",
+        )
+        return fig
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(counts) + 1.9))
     left = np.zeros(len(counts))
     for rel, colour in RELATION_COLOURS.items():
@@ -657,6 +1012,13 @@ def instrument_mix(codes: pd.DataFrame, docs: pd.DataFrame, book, source: tuple[
         if by_type and book.types
         else sns.color_palette(PALETTE, len(groups))
     )
+    if len(order) > MANY_CITIES:
+        ordered = shares.sort_values(groups, ascending=False, kind="stable")
+        fig, ax = _stacked_columns(ordered, dict(zip(groups, colours, strict=True)), names, docs, percent=True)
+        ax.set_ylabel("编码单元占比 Share of the coded units")
+        ax.set_xlabel(f"{len(order)} 份文件，按第一类工具的比例排序 documents, sorted by the share of the first type")
+        _finish(ax, f"{book.zh}（{source[0]}）", f"{book.en} — {source[1]}")
+        return fig
     fig, ax = plt.subplots(figsize=(10, 0.5 * len(order) + 2.2))
     left = np.zeros(len(order))
     for g, colour in zip(groups, colours, strict=True):
@@ -708,8 +1070,24 @@ def code_heatmap(codes: pd.DataFrame, docs: pd.DataFrame, book, source: tuple[st
     counts = pd.crosstab(rows.doc_id, rows.code).reindex(columns=columns, fill_value=0)
     order = doc_order(docs, counts.index)
     counts = counts.loc[order]
-    fig, ax = plt.subplots(figsize=(0.45 * len(columns) + 4, 0.45 * len(order) + 3.2))
     shares = counts.div(counts.sum(axis=1).where(lambda s: s > 0, 1), axis=0)
+    if len(order) > MANY_CITIES:  # codes × documents: a thin column per document, shade only
+        fig, ax = plt.subplots(figsize=(14, 0.3 * len(columns) + 2.6))
+        ax.imshow(shares.T.values, aspect="auto", interpolation="nearest", cmap="Blues", vmin=0)
+        ax.set_yticks(range(len(columns)), [f"{book.code(c).zh} {book.code(c).en}" for c in columns], fontsize=7)
+        ax.set_xticks([])
+        ax.grid(False)
+        for start, _, _ in _type_spans(book, columns):
+            if start:
+                ax.axhline(start - 0.5, color="#333333", lw=1.5)
+        ax.set_xlabel(f"{len(order)} 份文件 documents (the national plan first)")
+        _finish(
+            ax,
+            f"{book.zh}：子工具（{source[0]}；颜色：占本文件编码单元的比例）",
+            f"{book.en}: sub-tools — {source[1]} (shade: share of the plan's units)",
+        )
+        return fig
+    fig, ax = plt.subplots(figsize=(0.45 * len(columns) + 4, 0.45 * len(order) + 3.2))
     sns.heatmap(
         shares, annot=counts, fmt="d", cmap="Blues", cbar=False, ax=ax, linewidths=0.5, linecolor="white", vmin=0
     )

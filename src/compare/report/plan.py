@@ -2,26 +2,30 @@
 
 Input: the report spec (each notebook, what it reads, which parameter sets it runs for) and the
 processed tables. Output: ``build/report-plan.json`` (every page with its notebook, parameters and
-titles) and ``build/reports.mk`` (each page's prerequisites, for the Makefile): adding a city or a
-newly shared metric needs no edit anywhere.
+titles) and ``build/report-inputs.json`` (what each page is made from, for :mod:`~compare.report.update`):
+adding a city or a newly shared metric needs no edit anywhere. City pairs grow linearly: each city
+with its k most similar cities, plus the pairs the spec lists.
 """
 
 from __future__ import annotations
 
 import ast
-import itertools
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from ..config import PACKAGE_DIR, Paths
 from ..errors import CompareError
 from ..output import atomic_write_text
-from ..tables import city_names, table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RUNS = ("once", "shared_metrics", "cities", "city_pairs", "documents_with_parents")
+NEAREST = 3  # city_pairs: each city's k most similar cities, unless the spec says `nearest: k`
 
 
 @dataclass(frozen=True)
@@ -38,23 +42,67 @@ class Page:
 
 
 def load_spec(paths: Paths) -> list[dict]:
-    spec_file = paths.notebooks / "reports.yaml"
+    path = spec_file(paths)
     try:
-        spec = yaml.safe_load(spec_file.read_text(encoding="utf-8"))["reports"]
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))["reports"]
     except (yaml.YAMLError, KeyError, TypeError) as e:
         problem = " ".join(str(e).split())  # YAML's message spans lines; the error is one paragraph
-        raise CompareError(f"{spec_file}: not a valid report spec ({problem}). See the comment at its top.") from None
+        raise CompareError(f"{path}: not a valid report spec ({problem}). See the comment at its top.") from None
     for entry in spec:
         if entry.get("runs") not in RUNS:
-            raise CompareError(f"{spec_file}: {entry.get('notebook')}: 'runs' must be one of {', '.join(RUNS)}.")
+            raise CompareError(f"{path}: {entry.get('notebook')}: 'runs' must be one of {', '.join(RUNS)}.")
         if not (paths.notebooks / f"{entry['notebook']}.ipynb").exists():
-            raise CompareError(f"{spec_file}: notebooks/{entry['notebook']}.ipynb does not exist.")
+            raise CompareError(f"{path}: notebooks/{entry['notebook']}.ipynb does not exist.")
+        nearest = entry.get("nearest", NEAREST)
+        if isinstance(nearest, bool) or not isinstance(nearest, int) or nearest < 0:
+            raise CompareError(
+                f"{path}: {entry['notebook']}: 'nearest' must be a whole number ≥ 0 (each city's k most "
+                f"similar cities get a page), not {nearest!r}."
+            )
+        pairs = entry.get("pairs") or []
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(c, str) for c in p) for p in pairs
+        ):
+            raise CompareError(
+                f"{path}: {entry['notebook']}: 'pairs' must be a list of two city slugs each, "
+                "e.g. pairs: [[qingyang, wuwei]]."
+            )
     return spec
+
+
+def city_pairs(
+    paths: Paths, names: pd.DataFrame, nearest: int, listed: list[list[str]], source: Path
+) -> list[tuple[str, str]]:
+    """The pairs of cities that get a page: each city with its `nearest` most similar cities (the best
+    score of any of their documents in document_similarity; ties by slug), and the `listed` pairs.
+    The number of pages grows with the number of cities, not with its square."""
+    import pandas as pd
+
+    from ..tables import table
+
+    sim = table("document_similarity", paths)
+    both = pd.concat([sim, sim.rename(columns={"city_a": "city_b", "city_b": "city_a"})])
+    both = both[both.city_a.isin(names.index) & both.city_b.isin(names.index) & (both.city_a != both.city_b)]
+    best = both.groupby(["city_a", "city_b"], as_index=False).score.max()
+    best = best.sort_values(["city_a", "score", "city_b"], ascending=[True, False, True])
+    nearest_rows = best.groupby("city_a").head(nearest)
+    chosen = {tuple(sorted(ab)) for ab in zip(nearest_rows.city_a, nearest_rows.city_b, strict=True)}
+    for a, b in listed:
+        unknown = [c for c in (a, b) if c not in names.index]
+        if unknown or a == b:
+            raise CompareError(
+                f"{source}: pairs: [{a}, {b}]: "
+                + (f"no city {', '.join(unknown)} in the corpus" if unknown else "a city paired with itself")
+                + f". Cities: {', '.join(names.index)}."
+            )
+        chosen.add(tuple(sorted((a, b))))
+    return sorted(chosen)
 
 
 def plan(paths: Paths | None = None) -> list[Page]:
     """Every page the site has, from the spec and the processed tables."""
     from ..metrics import by_id
+    from ..tables import city_names, table
 
     paths = paths or Paths()
     names = city_names(paths)  # the cities: the national plan is their reference, not one of them
@@ -65,7 +113,7 @@ def plan(paths: Paths | None = None) -> list[Page]:
     shared = [m for m in catalogue if cities_per_metric.get(m, 0) >= 2]
     pages = []
     for entry in load_spec(paths):
-        nb, runs = entry["notebook"], entry["runs"]
+        runs = entry["runs"]
         if runs == "once":
             sets = [({}, {})]
         elif runs == "shared_metrics":
@@ -81,31 +129,55 @@ def plan(paths: Paths | None = None) -> list[Page]:
                 for d in with_parent
             ]
         else:
-            sets = [
-                (
-                    {"city_a": a, "city_b": b},
-                    {
-                        "city_a_zh": names.loc[a, "city_zh"],
-                        "city_a_en": names.loc[a, "city_en"],
-                        "city_b_zh": names.loc[b, "city_zh"],
-                        "city_b_en": names.loc[b, "city_en"],
-                    },
-                )
-                for a, b in itertools.combinations(sorted(names.index), 2)
-            ]
-        for params, labels in sets:
-            name = "-".join([nb, *[str(v) for v in params.values()]])
-            pages.append(
-                Page(
-                    name,
-                    nb,
-                    params,
-                    entry["title"]["zh"].format(**labels),
-                    entry["title"]["en"].format(**labels),
-                    " ".join(entry["description"].split()),
-                )
-            )
+            pairs = city_pairs(paths, names, entry.get("nearest", NEAREST), entry.get("pairs") or [], spec_file(paths))
+            sets = [_pair_set(names, a, b) for a, b in pairs]
+        pages += [_page(entry, params, labels) for params, labels in sets]
     return pages
+
+
+def _page(entry: dict, params: dict, labels: dict) -> Page:
+    nb = entry["notebook"]
+    return Page(
+        "-".join([nb, *[str(v) for v in params.values()]]),
+        nb,
+        params,
+        entry["title"]["zh"].format(**labels),
+        entry["title"]["en"].format(**labels),
+        " ".join(entry["description"].split()),
+    )
+
+
+def _pair_set(names: pd.DataFrame, a: str, b: str) -> tuple[dict, dict]:
+    return (
+        {"city_a": a, "city_b": b},
+        {
+            "city_a_zh": names.loc[a, "city_zh"],
+            "city_a_en": names.loc[a, "city_en"],
+            "city_b_zh": names.loc[b, "city_zh"],
+            "city_b_en": names.loc[b, "city_en"],
+        },
+    )
+
+
+def pair_page(paths: Paths, a: str, b: str) -> Page:
+    """The page of any two cities, in the plan or not (`make pair A=… B=…`)."""
+    from ..tables import city_names
+
+    names = city_names(paths)
+    unknown = [c for c in (a, b) if c not in names.index]
+    if unknown or a == b or not a or not b:
+        problem = f"no city {', '.join(unknown)} in the corpus" if unknown else "two different cities are needed"
+        raise CompareError(
+            f"pair {a or '?'} {b or '?'}: {problem}. Cities: {', '.join(names.index)}. Example: make pair A={names.index[0]} B={names.index[-1]}"
+        )
+    entry = next((e for e in load_spec(paths) if e["runs"] == "city_pairs"), None)
+    if entry is None:
+        raise CompareError(f"{spec_file(paths)}: no notebook runs for city_pairs, so there is no pair page to make.")
+    return _page(entry, *_pair_set(names, *sorted((a, b))))
+
+
+def spec_file(paths: Paths) -> Path:
+    return paths.notebooks / "reports.yaml"
 
 
 def _compare_imports(source: str, inside_package: bool) -> set[str]:
@@ -137,25 +209,51 @@ def notebook_modules(notebook: Path) -> list[str]:
     return sorted(seen)
 
 
+# What every page's HTML and the index are made with, besides the executed notebooks (relative to the root).
+RENDER_INPUTS = [
+    "src/compare/report/render.py",
+    "src/compare/cite.py",  # every page ends with how to cite it: the version and the documents
+    "src/compare/__init__.py",
+    "data/processed/documents.parquet",
+]
+INDEX_INPUTS = [
+    "build/report-plan.json",
+    "src/compare/report/index.py",
+    "src/compare/docs.py",
+    "src/compare/schemas.py",
+    "src/compare/data/site.css",
+    "src/compare/data/site.js",
+]
+
+
+def notebook_inputs(paths: Paths, entry: dict) -> list[str]:
+    """What a notebook's pages depend on, relative to the root: the notebook, the tables it reads, the
+    compare modules it imports (and theirs) and the files its spec entry names."""
+    inputs = [f"notebooks/{entry['notebook']}.ipynb"]
+    inputs += [f"data/processed/{t}.parquet" for t in entry["tables"]]
+    inputs += [f"src/compare/{m}.py" for m in notebook_modules(paths.notebooks / f"{entry['notebook']}.ipynb")]
+    inputs += list(entry.get("files", []))
+    return inputs
+
+
 def write_plan(paths: Paths | None = None) -> list[Page]:
-    """build/report-plan.json and build/reports.mk, which the Makefile includes."""
+    """build/report-plan.json (every page) and build/report-inputs.json (what each notebook's pages,
+    the rendered HTML and the index are made from: what `compare report update` compares dates with)."""
     paths = paths or Paths()
     pages = plan(paths)
-    spec = load_spec(paths)
+    templates = sorted(
+        f"src/compare/data/templates/{t.name}" for t in (PACKAGE_DIR / "data" / "templates").glob("*.html")
+    )
+    inputs = {
+        "notebooks": {e["notebook"]: notebook_inputs(paths, e) for e in load_spec(paths)},
+        "render": RENDER_INPUTS + templates,
+        "index": INDEX_INPUTS + RENDER_INPUTS[1:] + templates,
+    }
+    atomic_write_text(paths.build / "report-inputs.json", json.dumps(inputs, ensure_ascii=False, indent=1) + "\n")
+    # the plan last: the Makefile's target, written once everything it stands for is
     atomic_write_text(
         paths.build / "report-plan.json", json.dumps([asdict(p) for p in pages], ensure_ascii=False, indent=1) + "\n"
     )
-    lines = [
-        "# Generated by `compare report plan` from notebooks/reports.yaml: do not edit.",
-        f"PAGES := {' '.join(p.name for p in pages)}",
-    ]
-    for entry in spec:
-        deps = [f"data/processed/{t}.parquet" for t in entry["tables"]]
-        deps += [f"src/compare/{m}.py" for m in notebook_modules(paths.notebooks / f"{entry['notebook']}.ipynb")]
-        deps += list(entry.get("files", []))
-        lines.append(f"DEPS_{entry['notebook']} := {' '.join(deps)}")
-    lines += [f"build/executed/{p.name}.ipynb: notebooks/{p.notebook}.ipynb $(DEPS_{p.notebook})" for p in pages]
-    atomic_write_text(paths.build / "reports.mk", "\n".join(lines) + "\n")
     return pages
 
 

@@ -15,7 +15,7 @@ import jinja2
 
 from ..config import PACKAGE_DATA, Paths
 from ..output import atomic_write_text
-from .plan import find_page
+from .plan import Page, find_page
 
 TEMPLATES = PACKAGE_DATA / "templates"
 SITE_CSS = PACKAGE_DATA / "site.css"
@@ -41,19 +41,27 @@ def page_html(title: str, body: str, nav: bool = True, paths: Paths | None = Non
     return templates().get_template("page.html").render(title=title, body=body, nav=nav, footer=footer_html(paths))
 
 
-def render_page(name: str, paths: Paths | None = None) -> None:
-    """site/<name>.html from the executed notebook, inputs hidden."""
-    paths = paths or Paths()
-    page = find_page(paths, name)  # before nbconvert's imports: a wrong name is refused at once
-    import nbformat
+@lru_cache(maxsize=1)
+def _exporter():
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(paths.build / "executed" / f"{name}.ipynb", as_version=4)
-    exporter = HTMLExporter(
+    return HTMLExporter(
         template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
-    body, _ = exporter.from_notebook_node(nb)
-    atomic_write_text(paths.site / f"{name}.html", page_html(f"{page.title_zh} · {page.title_en}", body, paths=paths))
+
+
+def render_page(page: Page | str, paths: Paths | None = None) -> None:
+    """site/<name>.html from the executed notebook of a page (of the plan, or its name), inputs hidden."""
+    paths = paths or Paths()
+    if isinstance(page, str):
+        page = find_page(paths, page)  # before nbconvert's imports: a wrong name is refused at once
+    import nbformat
+
+    nb = nbformat.read(paths.build / "executed" / f"{page.name}.ipynb", as_version=4)
+    body, _ = _exporter().from_notebook_node(nb)
+    atomic_write_text(
+        paths.site / f"{page.name}.html", page_html(f"{page.title_zh} · {page.title_en}", body, paths=paths)
+    )
 
 
 def remove_outputs(paths: Paths) -> None:
