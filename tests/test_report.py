@@ -466,21 +466,26 @@ def _many_cities(n: int = 300, per_province: int = 10):
 
 def test_the_document_map_keeps_the_distances_it_can():
     """Four documents whose dissimilarities are the distances between the corners of a square: the map
-    must put them at those distances (classical MDS is exact for Euclidean distances), and the same
-    way every time."""
+    must put them at those distances (stress 0), and the same way every time; five documents at equal
+    distances cannot lie flat, and the stress says so."""
     import numpy as np
     import pandas as pd
 
+    def docsim_of(d, ids):
+        return pd.DataFrame(
+            [(x, y, 1 - d[i, j]) for i, x in enumerate(ids) for j, y in enumerate(ids)],
+            columns=["doc_a", "doc_b", "score"],
+        )
+
     corners = np.array([[0, 0], [0.3, 0], [0.3, 0.3], [0, 0.3]])
     d = np.linalg.norm(corners[:, None] - corners[None, :], axis=2)
-    ids = ["a", "b", "c", "d"]
-    docsim = pd.DataFrame(
-        [(x, y, 1 - d[i, j]) for i, x in enumerate(ids) for j, y in enumerate(ids)], columns=["doc_a", "doc_b", "score"]
-    )
+    docsim = docsim_of(d, ["a", "b", "c", "d"])
     xy = plotting.similarity_coordinates(docsim)
     mapped = np.linalg.norm(xy.values[:, None] - xy.values[None, :], axis=2)
-    assert np.allclose(mapped, d, atol=1e-9)
+    assert np.allclose(mapped, d, atol=1e-6) and xy.attrs["stress"] < 1e-5
     assert plotting.similarity_coordinates(docsim).equals(xy)
+    simplex = plotting.similarity_coordinates(docsim_of(0.5 * (1 - np.eye(5)), list("abcde")))
+    assert simplex.attrs["stress"] > 0.1
 
 
 def test_overview_charts_stay_legible_at_300_cities():

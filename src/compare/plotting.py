@@ -488,23 +488,38 @@ def similarity_clustermap(docsim: pd.DataFrame, docs: pd.DataFrame):
 
 
 def similarity_coordinates(docsim: pd.DataFrame) -> pd.DataFrame:
-    """A 2-D map of the documents whose distances follow their dissimilarity (1 − cosine): classical
-    (Torgerson) multidimensional scaling, exact and deterministic (each axis's sign fixed so that its
-    largest coordinate is positive). doc_id → x, y; ``attrs["kept"]``: the share of the
-    differences (positive eigenvalues) the two axes keep."""
+    """A 2-D map of the documents whose distances follow their dissimilarity (1 − cosine): metric
+    multidimensional scaling (scikit-learn's SMACOF) started from the classical (Torgerson) solution,
+    so it is deterministic; each axis's sign fixed so that its largest coordinate is positive.
+    doc_id → x, y; ``attrs["stress"]``: Kruskal's stress-1 of the map (0: every distance kept)."""
+    from sklearn.manifold import MDS
+
     m = docsim.pivot(index="doc_a", columns="doc_b", values="score")
-    d2 = np.clip(1 - m.values, 0, None) ** 2
-    n = len(m)
-    j = np.eye(n) - np.ones((n, n)) / n
-    values, vectors = np.linalg.eigh(-0.5 * j @ d2 @ j)
-    top = np.argsort(values)[::-1][:2]
-    coords = vectors[:, top] * np.sqrt(np.clip(values[top], 0, None))
+    d = np.clip(1 - m.values, 0, None)
+    d = (d + d.T) / 2
+    np.fill_diagonal(d, 0)
+    if len(d) < 3:
+        coords = np.column_stack([np.array([0.0, d[0, 1]])[: len(d)], np.zeros(len(d))])
+    else:
+        mds = MDS(
+            n_components=2,
+            metric_mds=True,
+            metric="precomputed",
+            init="classical_mds",
+            n_init=1,
+            max_iter=300,
+            eps=1e-6,
+            normalized_stress=False,
+        )
+        coords = mds.fit_transform(d)
     for k in range(coords.shape[1]):
         if coords[np.argmax(np.abs(coords[:, k])), k] < 0:
             coords[:, k] *= -1
-    xy = pd.DataFrame(coords, index=m.index, columns=["x", "y"][: coords.shape[1]])
-    positive = values[values > 0].sum()
-    xy.attrs["kept"] = float(np.clip(values[top], 0, None).sum() / positive) if positive else 1.0
+    xy = pd.DataFrame(coords, index=m.index, columns=["x", "y"])
+    iu = np.triu_indices(len(d), 1)
+    mapped = np.linalg.norm(coords[:, None] - coords[None, :], axis=2)[iu]
+    total = float((d[iu] ** 2).sum())
+    xy.attrs["stress"] = float(np.sqrt(((d[iu] - mapped) ** 2).sum() / total)) if total else 0.0
     return xy
 
 
@@ -542,10 +557,11 @@ def similarity_map(docsim: pd.DataFrame, docs: pd.DataFrame, spacing: float = 0.
     ax.set_xticks([])
     ax.set_yticks([])
     ax.margins(0.15)
+    stress = xy.attrs["stress"]
     ax.set_xlabel(
-        f"{len(xy)} 份文件；距离近 = 文本相似；两轴保留 {xy.attrs['kept']:.0%} 的差异\n"
-        f"{len(xy)} documents; near = alike (classical MDS of 1 − cosine; the two axes keep "
-        f"{xy.attrs['kept']:.0%} of the differences)"
+        f"{len(xy)} 份文件；距离近 = 文本相似（多维尺度分析，应力 {stress:.2f}）\n"
+        f"{len(xy)} documents; near = alike (metric MDS of 1 − cosine; Kruskal's stress {stress:.2f}"
+        + ("; above 0.2 many distances are bent: read the groups, not the distances)" if stress > 0.2 else ")")
     )
     named = len(placed)
     _finish(

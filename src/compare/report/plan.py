@@ -93,10 +93,15 @@ def city_pairs(
             raise CompareError(
                 f"{source}: pairs: [{a}, {b}]: "
                 + (f"no city {', '.join(unknown)} in the corpus" if unknown else "a city paired with itself")
-                + f". Cities: {', '.join(names.index)}."
+                + f". Cities: {_some(names.index)}."
             )
         chosen.add(tuple(sorted((a, b))))
     return sorted(chosen)
+
+
+def _some(items, shown: int = 8) -> str:
+    items = list(items)
+    return ", ".join(items[:shown]) + (f" … ({len(items)} in all)" if len(items) > shown else "")
 
 
 def plan(paths: Paths | None = None) -> list[Page]:
@@ -168,7 +173,7 @@ def pair_page(paths: Paths, a: str, b: str) -> Page:
     if unknown or a == b or not a or not b:
         problem = f"no city {', '.join(unknown)} in the corpus" if unknown else "two different cities are needed"
         raise CompareError(
-            f"pair {a or '?'} {b or '?'}: {problem}. Cities: {', '.join(names.index)}. Example: make pair A={names.index[0]} B={names.index[-1]}"
+            f"pair {a or '?'} {b or '?'}: {problem}. Cities: {_some(names.index)}. Example: make pair A={names.index[0]} B={names.index[-1]}"
         )
     entry = next((e for e in load_spec(paths) if e["runs"] == "city_pairs"), None)
     if entry is None:
