@@ -33,8 +33,9 @@ WORKBOOK := data/processed/compare.xlsx
 
 # The report plan (every page and what it is made from) is generated from notebooks/reports.yaml and the data.
 PLAN := build/report-plan.json
-# Kernels that run report pages at once (`make report JOBS=1` for one).
-JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Kernels that run report pages at once: one per core, at most 4 (each holds a few hundred MB);
+# `make report JOBS=1` for one.
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
 
 ## ---------------------------------------------------------------- everyday
 

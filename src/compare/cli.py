@@ -364,7 +364,10 @@ def make_parser() -> argparse.ArgumentParser:
                 help="page names, e.g. 03-city-qingyang (see build/report-plan.json); pair: two cities",
             )
             p.add_argument(
-                "--jobs", type=int, default=os.cpu_count() or 1, help="update: kernels run at once (default: the cores)"
+                "--jobs",
+                type=int,
+                default=min(4, os.cpu_count() or 1),
+                help="update: kernels run at once (default: one per core, at most 4)",
             )
         if name == "code":
             p.add_argument(
