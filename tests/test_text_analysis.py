@@ -432,3 +432,15 @@ def test_pair_scores_lay_the_table_out_in_document_order(tables):
         set(zip(one_way.section_a, one_way.section_b, strict=True))
         | set(zip(other_way.section_b, other_way.section_a, strict=True))
     )
+
+
+def test_the_index_gives_the_same_runs_for_any_partition(texts):
+    """The shingle index is joined one hash partition at a time to bound its memory: the runs must
+    not depend on how many partitions there are."""
+    from compare.shared_passages import indexed_runs, make_stream
+
+    streams = [make_stream(texts[d], [(0, len(texts[d]))]) for d in sorted(texts)]
+    whole = indexed_runs(streams, partition=1 << 40)  # one partition
+    assert sum(len(r) for r in whole.values()) > 100  # the documents do share passages
+    for size in (700, 6000, 25_000):  # 128, 8 and 2 partitions of the 45,509 shingles
+        assert indexed_runs(streams, partition=size) == whole

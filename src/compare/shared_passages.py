@@ -196,41 +196,41 @@ def shingle_hashes(chars: str, k: int = SHINGLE) -> tuple[np.ndarray, np.ndarray
     return h[keep], pos[keep]
 
 
+PARTITION = 1 << 21  # shingles matched at once: the index is joined one hash partition at a time
+
+
 def indexed_runs(
-    streams: list[Stream], k: int = SHINGLE, max_docs: int = MAX_DOCUMENTS, hashes: list | None = None
+    streams: list[Stream],
+    k: int = SHINGLE,
+    max_docs: int = MAX_DOCUMENTS,
+    hashes: list | None = None,
+    partition: int = PARTITION,
 ) -> dict[tuple[int, int], list[tuple[int, int, int]]]:
     """Exact runs of shared shingles for every pair of streams that shares any, from one index of
     the whole corpus (no pair is compared that shares nothing): {(i, j): [(start in i, start in j,
     length), …]} with i < j — for each pair the same runs as ``exact_runs``. A shingle found in
     more than `max_docs` documents is ubiquitous boilerplate and seeds nothing. `hashes`: each
-    stream's shingle_hashes, when the caller already has them (a parent aligned with many children)."""
+    stream's shingle_hashes, when the caller already has them (a parent aligned with many children).
+
+    The index is sorted and joined one hash partition at a time (the hashes' top bits, about
+    `partition` shingles each), so its working memory is bounded by a partition, not the corpus;
+    every match of a shingle lies in its own partition, and the runs are assembled from all of
+    them, so the result is the same for any partition size."""
     parts = hashes if hashes is not None else [shingle_hashes(s.chars, k) for s in streams]
     if not parts:
         return {}
     n, length = len(streams), max(len(s.chars) for s in streams) + 1
-    H = np.concatenate([h for h, _ in parts])
-    where = np.concatenate([i * length + p for i, (_, p) in enumerate(parts)])  # document and position
-    order = _hash_order(H)  # by hash, then document and position
-    H, where = H[order], where[order]
-    D, P = np.divmod(where, length)
-    # Groups of equal hashes, kept when 2 … max_docs documents hold them.
-    starts = np.flatnonzero(np.r_[True, H[1:] != H[:-1]])
-    sizes = np.diff(np.r_[starts, len(H)])
-    new_doc = np.r_[True, (H[1:] != H[:-1]) | (D[1:] != D[:-1])]
-    n_docs = np.add.reduceat(new_doc.astype(np.int64), starts) if len(H) else np.zeros(0, np.int64)
-    useful = (n_docs >= 2) & (n_docs <= max_docs)
-    member = np.repeat(useful, sizes)
-    rank = np.arange(len(H)) - np.repeat(starts, sizes)  # position within the group
-    later = np.where(member, np.repeat(sizes, sizes) - 1 - rank, 0)  # members after this one in its group
-    ia = np.repeat(np.arange(len(H)), later)
-    ib = ia + 1 + (np.arange(len(ia)) - np.repeat(np.cumsum(later) - later, later))
-    cross = D[ia] != D[ib]
-    ia, ib = ia[cross], ib[cross]
-    if not len(ia):
+    total = sum(len(h) for h, _ in parts)
+    bits = max(0, (max(total, 1) - 1) // max(partition, 1)).bit_length()  # 2**bits partitions
+    found = [
+        _partition_matches(parts, p, bits, n, length, max_docs) for p in range(1 << bits)
+    ]  # (pair, diagonal, position in i) of every shared shingle
+    pair, diag, pa = (np.concatenate([f[c] for f in found]) for c in range(3))
+    del found
+    if not len(pair):
         return {}
-    pair = D[ia] * n + D[ib]  # sorted by document within a group, so the first is the earlier
     # Matches by pair, diagonal, position: a run is consecutive positions on one diagonal.
-    pair, diag, pa = _sort_rows([pair, P[ib] - P[ia] + length, P[ia]], [n * n, 2 * length, length])
+    pair, diag, pa = _sort_rows([pair, diag, pa], [n * n, 2 * length, length])
     first = np.r_[True, (pair[1:] != pair[:-1]) | (diag[1:] != diag[:-1]) | (pa[1:] != pa[:-1] + 1)]
     run_start = np.flatnonzero(first)
     run_last = np.r_[run_start[1:], len(pa)] - 1
@@ -243,6 +243,43 @@ def indexed_runs(
         divmod(p, n): triples[lo:hi]
         for p, lo, hi in zip(pair[bounds[:-1]].tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
     }
+
+
+def _partition_matches(
+    parts: list, p: int, bits: int, n: int, length: int, max_docs: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The matches among the shingles whose hash's top `bits` bits are `p`: for every two documents
+    holding one (2 … max_docs documents), each pair of their occurrences as (pair = i·n + j with
+    i < j, diagonal = position in j − position in i + length, position in i)."""
+    if bits:
+        shift = np.uint64(64 - bits)
+        chosen = [(h[m], pos[m]) for h, pos in parts for m in [(h >> shift) == p]]
+    else:
+        chosen = parts
+    H = np.concatenate([h for h, _ in chosen])
+    where = np.concatenate([i * length + pos for i, (_, pos) in enumerate(chosen)])  # document and position
+    del chosen
+    empty = np.zeros(0, np.int64)
+    if not len(H):
+        return empty, empty, empty
+    order = _hash_order(H)  # by hash, then document and position
+    H, where = H[order], where[order]
+    D, P = np.divmod(where, length)
+    # Groups of equal hashes, kept when 2 … max_docs documents hold them.
+    starts = np.flatnonzero(np.r_[True, H[1:] != H[:-1]])
+    sizes = np.diff(np.r_[starts, len(H)])
+    new_doc = np.r_[True, (H[1:] != H[:-1]) | (D[1:] != D[:-1])]
+    n_docs = np.add.reduceat(new_doc.astype(np.int64), starts)
+    useful = (n_docs >= 2) & (n_docs <= max_docs)
+    member = np.repeat(useful, sizes)
+    rank = np.arange(len(H)) - np.repeat(starts, sizes)  # position within the group
+    later = np.where(member, np.repeat(sizes, sizes) - 1 - rank, 0)  # members after this one in its group
+    ia = np.repeat(np.arange(len(H)), later)
+    ib = ia + 1 + (np.arange(len(ia)) - np.repeat(np.cumsum(later) - later, later))
+    cross = D[ia] != D[ib]
+    ia, ib = ia[cross], ib[cross]
+    # sorted by document within a group, so the first is the earlier
+    return D[ia] * n + D[ib], P[ib] - P[ia] + length, P[ia]
 
 
 def _sort_rows(columns: list[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
