@@ -237,7 +237,9 @@ def run_stages(
         stage.run(b)
         if on_stage:
             on_stage(b, stage, time.perf_counter() - t0)
-    b.tables = {name: schemas.ALL_TABLES[name].finalise(b.tables[name]) for name in schemas.ALL_TABLES}
+    for name in schemas.ALL_TABLES:  # one at a time, each replacing its draft: never two copies of every table
+        b.tables[name] = schemas.ALL_TABLES[name].finalise(b.tables.pop(name))
+    b.tables = {name: b.tables[name] for name in schemas.ALL_TABLES}  # only the tables, in their order
     return b
 
 
