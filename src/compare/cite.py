@@ -31,6 +31,21 @@ class DataVersion:
 
 
 def data_version(paths: Paths | None = None) -> DataVersion:
+    """The documents a build holds (read once per version of the documents table: every page's
+    footer asks)."""
+    path = (paths or Paths()).table("documents", "parquet")
+    st = path.stat() if path.exists() else None
+    key = (str(path), st.st_mtime_ns, st.st_size) if st else None
+    if key not in _VERSIONS:
+        _VERSIONS.clear()
+        _VERSIONS[key] = _data_version(paths)
+    return _VERSIONS[key]
+
+
+_VERSIONS: dict = {}
+
+
+def _data_version(paths: Paths | None) -> DataVersion:
     docs = table("documents", paths).sort_values("doc_id")
     dates = sorted(d for d in docs.issued_date if d)
     digest = hashlib.sha256("\n".join(f"{d.doc_id} {d.sha256}" for d in docs.itertuples()).encode()).hexdigest()

@@ -20,10 +20,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from .registry import load_registry, verify_files
 
     paths = Paths(args.root)
-    verify_files(paths, load_registry(paths))  # a bad registry or raw file is refused before the heavy imports
+    docs = load_registry(paths)
+    warnings = verify_files(paths, docs)  # a bad registry or raw file is refused before the heavy imports
     from .pipeline import build
 
-    build(paths)
+    build(paths, checked=(docs, warnings))
     return 0
 
 

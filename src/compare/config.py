@@ -42,3 +42,8 @@ class Paths:
 
     def __repr__(self) -> str:
         return f"Paths({str(self.root)!r})"
+
+
+# The rows of benchmarks/results.csv (written by benchmarks/bench.py) that charts and docs single out.
+WHOLE_PIPELINE = "whole pipeline (compare build)"
+REPORT_PAGES = "report pages (compare report update)"  # n_docs: the number of cities

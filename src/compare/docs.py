@@ -152,7 +152,7 @@ def data_dictionary_html() -> str:
 def results_table(results_csv: Path) -> str:
     """benchmarks/results.csv as Markdown: a row per corpus size, a column per stage measured at
     several sizes (seconds) and the whole build's peak memory; then the single measurements."""
-    from .plotting import REPORT_PAGES
+    from .config import REPORT_PAGES
 
     rows = list(csv.DictReader(io.StringIO(results_csv.read_text(encoding="utf-8"))))
     report = sorted((r for r in rows if r["stage"] == REPORT_PAGES), key=lambda r: int(r["n_docs"]))

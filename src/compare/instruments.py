@@ -183,10 +183,13 @@ def _unmentioned(folded: str, mentions: tuple[re.Pattern, ...]) -> tuple[str, li
     return "".join(out), where
 
 
-def pre_label(text: str, offset: int, book: Codebook, none_in: dict[str, str] | None = None) -> Label:
+def pre_label(
+    text: str, offset: int, book: Codebook, none_in: dict[str, str] | None = None, folded: str | None = None
+) -> Label:
     """The codebook's code for a unit's text (folded), from its cues; `offset` places the evidence in
-    the cleaned text; `none_in` holds the unit's labels in the codebooks coded before this one."""
-    folded = fold(text)
+    the cleaned text; `none_in` holds the unit's labels in the codebooks coded before this one;
+    `folded`: the text already folded."""
+    folded = fold(text) if folded is None else folded
     if book.none_with and (none_in or {}).get(book.none_with) == NONE:
         return Label(NONE, 0.0, [])
     if any(p.search(folded) for p in book.none_when):
@@ -215,8 +218,9 @@ def pre_label(text: str, offset: int, book: Codebook, none_in: dict[str, str] | 
 def labels(text: str, offset: int, books: tuple[Codebook, ...]) -> dict[str, Label]:
     """A unit's pre-label in every codebook, in order (a codebook's `none_with` sees the earlier ones)."""
     out: dict[str, Label] = {}
+    folded = fold(text)
     for book in books:
-        out[book.id] = pre_label(text, offset, book, {k: v.code for k, v in out.items()})
+        out[book.id] = pre_label(text, offset, book, {k: v.code for k, v in out.items()}, folded)
     return out
 
 

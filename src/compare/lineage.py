@@ -45,7 +45,6 @@ COPIED_MIN = 0.9  # share of a sentence's characters aligned with the parent: co
 ADAPTED_MIN = 0.5  # … a majority: adapted
 SIBLING_MIN = 0.5  # share of a sentence's characters in passages shared with a sibling
 MIN_ALIGNED = 15  # characters a sentence must share with a parent's to be traced to it (as for shared passages)
-LEVELS = ("national", "province", "prefecture", "district")  # from the top of the hierarchy down
 _NUMERAL = re.compile(rf"[\d{CN_NUMERAL_CHARS}.%]+")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 
@@ -139,9 +138,6 @@ def document_parents_frame(links: list[ParentLink]) -> pd.DataFrame:
     from .schemas import DOCUMENT_PARENTS
 
     return pd.DataFrame([vars(link) for link in links], columns=DOCUMENT_PARENTS.columns)
-
-
-# ---- sentences
 
 
 # ---- alignment with a parent

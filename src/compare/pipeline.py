@@ -251,12 +251,20 @@ class BuildResult:
     seconds: float
 
 
-def build(paths: Paths | None = None, log: Log = print, warn: Log = _stderr) -> BuildResult:
-    """Build every processed table from the raw files; replace data/processed/ only on success."""
+def build(
+    paths: Paths | None = None,
+    log: Log = print,
+    warn: Log = _stderr,
+    checked: tuple[list[Document], list[str]] | None = None,
+) -> BuildResult:
+    """Build every processed table from the raw files; replace data/processed/ only on success.
+    `checked`: the registry's documents and verify_files' warnings, when the caller has them."""
     paths = paths or Paths()
     t0 = time.perf_counter()
-    docs = load_registry(paths)
-    warnings = verify_files(paths, docs)
+    if checked is None:
+        docs = load_registry(paths)
+        checked = docs, verify_files(paths, docs)
+    docs, warnings = checked
 
     def progress(b: Build, stage: Stage, seconds: float) -> None:
         if stage.name == "documents":

@@ -24,7 +24,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
-from .config import FONT_FILE, Paths  # noqa: E402
+from .config import FONT_FILE, REPORT_PAGES, WHOLE_PIPELINE, Paths  # noqa: E402
 from .lexicon import lexicon  # noqa: E402
 from .output import atomic_write_bytes  # noqa: E402
 from .registry import REFERENCE_LEVELS  # noqa: E402
@@ -145,6 +145,11 @@ def cite_documents(docs: pd.DataFrame, listed: int = 12) -> str:
 MANY_CITIES = 24
 
 
+def _many(names: pd.DataFrame) -> bool:
+    """More cities (the national plan not counted) than a chart gives a row, a bar or a cell each."""
+    return int((~names.is_reference).sum() if "is_reference" in names else len(names)) > MANY_CITIES
+
+
 def _finish(ax, title_zh: str, title_en: str) -> None:
     ax.set_title(f"{title_zh}\n{title_en}", loc="left", fontsize=12)
 
@@ -169,7 +174,7 @@ def coverage_heatmap(targets: pd.DataFrame, names: pd.DataFrame, docs: pd.DataFr
 
     from .metrics import catalogue
 
-    if int((~names.is_reference).sum() if "is_reference" in names else len(names)) > MANY_CITIES:
+    if _many(names):
         return coverage_matrix(targets, names, docs)
     metrics = [m for m in catalogue() if m.id in set(targets.metric)]
     cities = list(names.index)
@@ -272,7 +277,7 @@ def deadline_timeline(targets: pd.DataFrame, names: pd.DataFrame):
     years = sorted(int(y) for y in targets.year.dropna().unique())
     columns = [str(y) for y in years] + ["—"]
     cities = list(names.index)
-    if sum(not _is_reference(names, c) for c in cities) > MANY_CITIES:
+    if _many(names):
         return deadline_distribution(targets, names, columns)
     fig, ax = plt.subplots(figsize=(1.1 * len(columns) + 4, 0.7 * len(cities) + 1.8))
     for i, c in enumerate(cities):
@@ -344,7 +349,7 @@ def _is_reference(names: pd.DataFrame, city: str) -> bool:
 def targets_per_city(targets: pd.DataFrame, names: pd.DataFrame):
     """One bar per city (many cities: the sorted distribution, :func:`targets_distribution`)."""
     cities = list(names.index)
-    if sum(not _is_reference(names, c) for c in cities) > MANY_CITIES:
+    if _many(names):
         return targets_distribution(targets, names)
     mapped = [int(((targets.city == c) & ~targets.metric.str.startswith("label:")).sum()) for c in cities]
     other = [int(((targets.city == c) & targets.metric.str.startswith("label:")).sum()) for c in cities]
@@ -733,8 +738,6 @@ def pair_heatmap(matrix: pd.DataFrame, label_a: str, label_b: str):
     return fig
 
 
-WHOLE_PIPELINE = "whole pipeline (compare build)"
-REPORT_PAGES = "report pages (compare report update)"  # benchmarks/bench.py's REPORT; n_docs: cities
 REPORT_GOALS = {100: 600, 300: 1800}  # cities → seconds (issue 15: 10 and 30 minutes)
 
 
@@ -1003,8 +1006,8 @@ TYPE_COLOURS = {"supply": "#4C72B0", "environment": "#55A868", "demand": "#C44E5
 def doc_order(docs: pd.DataFrame, doc_ids) -> list[str]:
     """Reference documents first, then the cities in the documents table's order."""
     ref = docs.set_index("doc_id").admin_level.isin(REFERENCE_LEVELS)
-    order = [d for d in docs.doc_id if d in set(doc_ids)]
-    return sorted(order, key=lambda d: (not ref.get(d, False), order.index(d)))
+    wanted = set(doc_ids)
+    return sorted((d for d in docs.doc_id if d in wanted), key=lambda d: not ref.get(d, False))
 
 
 def instrument_mix(codes: pd.DataFrame, docs: pd.DataFrame, book, source: tuple[str, str], by_type: bool = True):

@@ -222,8 +222,9 @@ def indexed_runs(
     n, length = len(streams), max(len(s.chars) for s in streams) + 1
     total = sum(len(h) for h, _ in parts)
     bits = max(0, (max(total, 1) - 1) // max(partition, 1)).bit_length()  # 2**bits partitions
+    tops = [(h >> np.uint64(64 - bits)).astype(np.uint32) for h, _ in parts] if bits else None
     found = [
-        _partition_matches(parts, p, bits, n, length, max_docs) for p in range(1 << bits)
+        _partition_matches(parts, tops, p, n, length, max_docs) for p in range(1 << bits)
     ]  # (pair, diagonal, position in i) of every shared shingle
     pair, diag, pa = (np.concatenate([f[c] for f in found]) for c in range(3))
     del found
@@ -246,16 +247,13 @@ def indexed_runs(
 
 
 def _partition_matches(
-    parts: list, p: int, bits: int, n: int, length: int, max_docs: int
+    parts: list, tops: list | None, p: int, n: int, length: int, max_docs: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The matches among the shingles whose hash's top `bits` bits are `p`: for every two documents
+    """The matches among the shingles whose hash's top bits (`tops`, per document) are `p` (all of
+    them when `tops` is None): for every two documents
     holding one (2 … max_docs documents), each pair of their occurrences as (pair = i·n + j with
     i < j, diagonal = position in j − position in i + length, position in i)."""
-    if bits:
-        shift = np.uint64(64 - bits)
-        chosen = [(h[m], pos[m]) for h, pos in parts for m in [(h >> shift) == p]]
-    else:
-        chosen = parts
+    chosen = parts if tops is None else [(h[t == p], pos[t == p]) for (h, pos), t in zip(parts, tops, strict=True)]
     H = np.concatenate([h for h, _ in chosen])
     where = np.concatenate([i * length + pos for i, (_, pos) in enumerate(chosen)])  # document and position
     del chosen

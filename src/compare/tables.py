@@ -40,13 +40,8 @@ def names_of(docs: pd.DataFrame, reference: bool = False) -> pd.DataFrame:
     names.loc[names.is_reference, "city_en"] = REFERENCE_EN
     if not reference:
         names = names[~names.is_reference]
-    order = sorted(names.index, key=lambda c: (not names.loc[c, "is_reference"], list(names.index).index(c)))
+    order = sorted(names.index, key=lambda c: not names.loc[c, "is_reference"])  # stable: registry order kept
     return names.loc[order, ["city_zh", "city_en", "is_reference"]]
-
-
-def local_targets(targets: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
-    """The targets of the cities in `names` that are not reference documents."""
-    return targets[targets.city.isin(names.index[~names.is_reference])]
 
 
 def show(df: pd.DataFrame):

@@ -10,7 +10,7 @@ import itertools
 from ..config import PACKAGE_DATA, Paths
 from ..docs import data_dictionary_html
 from ..output import atomic_write_text
-from ..tables import REFERENCE_EN, REFERENCE_LEVELS, REFERENCE_ZH, table
+from ..tables import names_of, table
 from .plan import load_plan, load_spec
 from .render import SITE_CSS, page_html, templates
 
@@ -37,8 +37,10 @@ def remove_stale(paths: Paths, keep: set[str]) -> None:
 
 def document_rows(paths: Paths, names: set[str]) -> list[dict]:
     """The index's table of documents: one row per document, with links to the pages about it."""
+    docs = table("documents", paths)
+    labels = names_of(docs, reference=True)  # the national plan as the cities' reference
     rows = []
-    for d in table("documents", paths).itertuples():
+    for d in docs.itertuples():
         links = [
             (label, f"{page}.html")
             for label, page in (("城市 city", f"03-city-{d.city}"), ("继承 lineage", f"06-lineage-{d.doc_id}"))
@@ -46,8 +48,8 @@ def document_rows(paths: Paths, names: set[str]) -> list[dict]:
         ]
         rows.append(
             {
-                "city_zh": REFERENCE_ZH if d.admin_level in REFERENCE_LEVELS else d.city_zh,
-                "city_en": REFERENCE_EN if d.admin_level in REFERENCE_LEVELS else d.city_en,
+                "city_zh": labels.loc[d.city, "city_zh"],
+                "city_en": labels.loc[d.city, "city_en"],
                 "province": d.province or "—",
                 "level": LEVEL_LABELS.get(d.admin_level, d.admin_level),
                 "title": d.title,
@@ -56,7 +58,7 @@ def document_rows(paths: Paths, names: set[str]) -> list[dict]:
                 "n_targets": d.n_targets,
                 "n_sections": d.n_sections,
                 "links": links,
-                "reference": d.admin_level in REFERENCE_LEVELS,
+                "reference": bool(labels.loc[d.city, "is_reference"]),
             }
         )
     return rows

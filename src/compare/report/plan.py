@@ -70,9 +70,7 @@ def load_spec(paths: Paths) -> list[dict]:
     return spec
 
 
-def city_pairs(
-    paths: Paths, names: pd.DataFrame, nearest: int, listed: list[list[str]], source: Path
-) -> list[tuple[str, str]]:
+def city_pairs(paths: Paths, names: pd.DataFrame, nearest: int, listed: list[list[str]]) -> list[tuple[str, str]]:
     """The pairs of cities that get a page: each city with its `nearest` most similar cities (the best
     score of any of their documents in document_similarity; ties by slug), and the `listed` pairs.
     The number of pages grows with the number of cities, not with its square."""
@@ -88,20 +86,22 @@ def city_pairs(
     nearest_rows = best.groupby("city_a").head(nearest)
     chosen = {tuple(sorted(ab)) for ab in zip(nearest_rows.city_a, nearest_rows.city_b, strict=True)}
     for a, b in listed:
-        unknown = [c for c in (a, b) if c not in names.index]
-        if unknown or a == b:
-            raise CompareError(
-                f"{source}: pairs: [{a}, {b}]: "
-                + (f"no city {', '.join(unknown)} in the corpus" if unknown else "a city paired with itself")
-                + f". Cities: {_some(names.index)}."
-            )
+        if problem := _pair_problem(names, a, b):
+            raise CompareError(f"{spec_file(paths)}: pairs: [{a}, {b}]: {problem}.")
         chosen.add(tuple(sorted((a, b))))
     return sorted(chosen)
 
 
-def _some(items, shown: int = 8) -> str:
-    items = list(items)
-    return ", ".join(items[:shown]) + (f" … ({len(items)} in all)" if len(items) > shown else "")
+def _pair_problem(names: pd.DataFrame, a: str, b: str) -> str:
+    """What is wrong with pairing cities `a` and `b` ("" when nothing is), naming some cities there are."""
+    unknown = [c for c in (a, b) if c not in names.index]
+    if not unknown and a != b:
+        return ""
+    cities = list(names.index)
+    some = ", ".join(cities[:8]) + (f" … ({len(cities)} in all)" if len(cities) > 8 else "")
+    return (f"no city {', '.join(unknown)} in the corpus" if unknown else "two different cities are needed") + (
+        f". Cities: {some}"
+    )
 
 
 def plan(paths: Paths | None = None) -> list[Page]:
@@ -134,7 +134,7 @@ def plan(paths: Paths | None = None) -> list[Page]:
                 for d in with_parent
             ]
         else:
-            pairs = city_pairs(paths, names, entry.get("nearest", NEAREST), entry.get("pairs") or [], spec_file(paths))
+            pairs = city_pairs(paths, names, entry.get("nearest", NEAREST), entry.get("pairs") or [])
             sets = [_pair_set(names, a, b) for a, b in pairs]
         pages += [_page(entry, params, labels) for params, labels in sets]
     return pages
@@ -169,11 +169,9 @@ def pair_page(paths: Paths, a: str, b: str) -> Page:
     from ..tables import city_names
 
     names = city_names(paths)
-    unknown = [c for c in (a, b) if c not in names.index]
-    if unknown or a == b or not a or not b:
-        problem = f"no city {', '.join(unknown)} in the corpus" if unknown else "two different cities are needed"
+    if problem := _pair_problem(names, a, b):
         raise CompareError(
-            f"pair {a or '?'} {b or '?'}: {problem}. Cities: {_some(names.index)}. Example: make pair A={names.index[0]} B={names.index[-1]}"
+            f"pair {a or '?'} {b or '?'}: {problem}. Example: make pair A={names.index[0]} B={names.index[-1]}"
         )
     entry = next((e for e in load_spec(paths) if e["runs"] == "city_pairs"), None)
     if entry is None:

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+from functools import lru_cache
 
 from ..config import Paths
 from ..errors import CompareError
@@ -118,7 +119,8 @@ class Kernel:
         self.km = self.kc = None
 
 
-def _engine():
+@lru_cache(maxsize=1)
+def _engine() -> str:
     """papermill's nbclient engine, running on the kernel it is handed (``kernel=``) if any."""
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines

@@ -50,11 +50,15 @@ def _where(root: Path, name: str) -> Path:
     return PACKAGE_DIR / name.removeprefix(PACKAGE_PREFIX) if name.startswith(PACKAGE_PREFIX) else root / name
 
 
-def out_of_date(paths: Paths, pages: list[Page] | None = None) -> list[Work]:
+def _inputs(paths: Paths) -> dict:
+    return json.loads((paths.build / "report-inputs.json").read_text(encoding="utf-8"))
+
+
+def out_of_date(paths: Paths, pages: list[Page] | None = None, inputs: dict | None = None) -> list[Work]:
     """The pages to run or render, in the order to start them (single pages first: they are the
     longest, and a pool ends sooner when the long ones do not come last)."""
     pages = load_plan(paths) if pages is None else pages
-    inputs = json.loads((paths.build / "report-inputs.json").read_text(encoding="utf-8"))
+    inputs = inputs or _inputs(paths)
     newest = {nb: _newest(paths.root, files) for nb, files in inputs["notebooks"].items()}
     render_newest = _newest(paths.root, inputs["render"])
     work = []
@@ -69,8 +73,7 @@ def out_of_date(paths: Paths, pages: list[Page] | None = None) -> list[Work]:
     return sorted(work, key=lambda w: per_notebook[w.page.notebook] > 1)
 
 
-def index_out_of_date(paths: Paths, pages: list[Page]) -> bool:
-    inputs = json.loads((paths.build / "report-inputs.json").read_text(encoding="utf-8"))
+def index_out_of_date(paths: Paths, pages: list[Page], inputs: dict) -> bool:
     index = paths.site / "index.html"
     return not index.exists() or _mtime(index) < max(
         _newest(paths.root, inputs["index"]), max((_mtime(paths.site / f"{p.name}.html") for p in pages), default=0)
@@ -119,8 +122,8 @@ def update(paths: Paths | None = None, jobs: int = 2, out=sys.stdout) -> int:
     number of pages run or rendered. A failing page does not stop the others; afterwards the
     first failure is raised with how many failed, and the index is left as it was."""
     paths = paths or Paths()
-    pages = load_plan(paths)
-    work = out_of_date(paths, pages)
+    pages, inputs = load_plan(paths), _inputs(paths)
+    work = out_of_date(paths, pages, inputs)
     failures: list[str] = []
     if work:
         print(f"report: {len(work)} of {len(pages)} pages to run or render on {jobs} kernel(s)", file=out, flush=True)
@@ -149,7 +152,7 @@ def update(paths: Paths | None = None, jobs: int = 2, out=sys.stdout) -> int:
     if failures:
         more = f" ({len(failures) - 1} more page(s) failed too: see above)" if len(failures) > 1 else ""
         raise CompareError(failures[0] + more)
-    if work or index_out_of_date(paths, pages):
+    if work or index_out_of_date(paths, pages, inputs):
         from .index import write_index  # (pandas and the schemas: not for a no-op)
 
         write_index(paths)
