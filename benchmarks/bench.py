@@ -1,16 +1,8 @@
-"""`make bench`: how the pipeline's time and memory grow from five documents to a thousand.
+"""`make bench`: how the pipeline's time and memory grow from five documents to thousands.
 
-Synthetic corpora of N documents are built by recombining the top-level sections (with their
-subsections) of the five real documents, with a fixed seed, so a rerun builds the same corpora:
-
-- documents come in provinces of ten; each province has its own template (a real document,
-  localised for that province); a section is copied verbatim from the province's template with
-  probability COPIED (as cities copy their provincial plan), otherwise it is a section of any
-  real document "localised": REWRITTEN of its Chinese characters are replaced by random ones,
-  so it keeps numbers, numbering and structure but shares no passage with the others;
-- three documents per city, so cities have several documents, as real ones do;
-- every corpus also holds the real national plan, the parent of every synthetic document, so the
-  lineage stage aligns each document with it (N counts the synthetic documents only).
+Synthetic corpora of N documents (:mod:`compare.synthetic`: the real documents' sections
+recombined with a fixed seed, in provinces of ten that copy their template, three documents a city,
+and the real national plan as every document's parent; N counts the synthetic documents only).
 
 For each N the build's own named stages (`compare.pipeline.STAGES`: documents, tokens, section
 pairs, document similarity, shared passages, keyness) run in one process through
@@ -37,7 +29,6 @@ import io
 import json
 import os
 import platform
-import random
 import resource
 import shutil
 import statistics
@@ -47,14 +38,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = 20261123
-COPIED = 0.3
-REWRITTEN = 0.4
-PROVINCE = 10
-DOCS_PER_CITY = 3
-# The corpora are made from these five city plans only, so that adding documents to the project does
-# not change the benchmark (its figures stay comparable from run to run).
-SOURCE_DOCUMENTS = ("qingyang", "zhongwei", "wuwei", "qinhuangdao", "shangdang")
 COLUMNS = ["n_docs", "n_chars", "stage", "stage_zh", "seconds", "peak_mb", "n_pages"]
 REPORT = ("report pages (compare report update)", "报告页面")  # n_docs: the number of cities
 WHOLE = ("whole pipeline (compare build)", "完整流程")
@@ -64,110 +47,37 @@ def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
     return round(resource.getrusage(who).ru_maxrss / 1024, 1)  # Linux: KiB
 
 
-# ---------------------------------------------------------------- synthetic corpora
-
-
-def real_parts(paths) -> tuple[list[list[str]], list[str]]:
-    """Per real document, its top-level sections as text (heading line to the end of the last
-    subsection); and the Chinese characters of the whole corpus (to draw replacements from)."""
-    from compare.pipeline import process_documents
-    from compare.registry import load_registry
-
-    parts, chars = [], []
-    docs = [d for d in load_registry(paths) if d.doc_id in SOURCE_DOCUMENTS]
-    for r in process_documents(docs, paths, workers=1):
-        text = r.text
-        top = [s for s in r.parsed.sections if s.level == 1 and s.kind == "body"]
-        ends = {}
-        for s in r.parsed.sections:
-            root = "/".join(s.section_id.split("/")[:2])
-            ends[root] = max(ends.get(root, 0), s.char_end)
-        parts.append([text[text.rfind("\n", 0, s.char_start) + 1 : ends[s.section_id]].strip() for s in top])
-        chars.extend(c for c in text if "\u4e00" <= c <= "\u9fff")
-    return parts, chars
-
-
-def localise(text: str, rng: random.Random, chars: list[str]) -> str:
-    return "".join(rng.choice(chars) if "\u4e00" <= c <= "\u9fff" and rng.random() < REWRITTEN else c for c in text)
-
-
-def synthetic_corpus(
-    n: int, parts: list[list[str]], chars: list[str], seed: int = SEED, per_city: int = DOCS_PER_CITY
-) -> list[tuple[str, str, str]]:
-    """[(doc_id, city, text)] of n documents, `per_city` to a city, the same for the same arguments."""
-    docs, templates = [], {}
-    for i in range(n):
-        rng = random.Random(f"{seed}/{i}")
-        province = i // PROVINCE
-        if province not in templates:
-            p_rng = random.Random(f"{seed}/province/{province}")
-            templates[province] = [localise(t, p_rng, chars) for t in parts[province % len(parts)]]
-        template = templates[province]
-        city = f"s{i // per_city:04d}"
-        length, body = rng.randint(5_000, 12_000), []
-        while sum(map(len, body)) < length:
-            if rng.random() < COPIED:
-                body.append(rng.choice(template))
-            else:
-                body.append(localise(rng.choice(rng.choice(parts)), rng, chars))
-        title = f"{city}市关于推进职业教育改革的实施方案（第{i % per_city + 1}号）"
-        docs.append((f"{city}-{i % per_city + 1}", city, title + "\n" + "\n".join(body) + "\n"))
-    return docs
-
-
-def write_project(directory: Path, docs: list[tuple[str, str, str]]):
-    from compare.config import Paths
-    from compare.registry import Document, load_registry, sha256_file, write_registry
-
-    if directory.exists():
-        shutil.rmtree(directory)
-    paths = Paths(directory)
-    paths.raw.mkdir(parents=True)
-    rows = []
-    for i, (doc_id, city, text) in enumerate(docs):
-        (paths.raw / f"{doc_id}.txt").write_text(text, encoding="utf-8")
-        rows.append(
-            Document(
-                doc_id=doc_id,
-                city=city,
-                city_zh=f"{city}市",
-                city_en=city.title(),
-                province=f"p{i // PROVINCE:03d}省",
-                admin_level="prefecture",
-                issuer="",
-                title=text.split("\n", 1)[0],
-                doc_number="",
-                issued_date="",
-                status="final",
-                file=f"{doc_id}.txt",
-                sha256=sha256_file(paths.raw / f"{doc_id}.txt"),
-            )
-        )
-    # Every corpus holds the real national plan, the parent every synthetic document implements
-    # (lineage aligns each document with it).
-    national = next(d for d in load_registry(Paths(ROOT)) if d.doc_id == "national")
-    shutil.copy2(ROOT / "data" / "raw" / national.file, paths.raw / national.file)
-    rows.append(national)
-    write_registry(paths, rows)
-    return paths
-
-
 # ---------------------------------------------------------------- measuring
 
 
+def write_pieces(writer, pieces) -> None:
+    with writer:
+        for piece in pieces:
+            writer.write(piece)
+
+
 def stages(paths) -> list[tuple[str, str, float, float]]:
-    """Each of the build's stages, as `compare build` runs them (tokens not cached): (name, zh name,
-    wall time, the memory high-water mark at its end)."""
+    """Each of the build's stages, as `compare build` runs them (tokens not cached; each table written,
+    into a scratch folder, once it is final): (name, zh name, wall time, the memory high-water mark at
+    its end)."""
+    import tempfile
+
+    from compare import schemas
+    from compare.output import TableWriter
     from compare.pipeline import run_stages
     from compare.registry import load_registry
 
     out = []
-    run_stages(
-        paths,
-        load_registry(paths),
-        token_cache=False,
-        on_stage=lambda _, stage, seconds: out.append((stage.name, stage.zh, seconds, peak_mb())),
-    )
+    with tempfile.TemporaryDirectory(dir=paths.root) as scratch:
+        run_stages(
+            paths,
+            load_registry(paths),
+            token_cache=False,
+            on_stage=lambda _, stage, seconds: out.append((stage.name, stage.zh, seconds, peak_mb())),
+            sink=lambda name, pieces: write_pieces(
+                TableWriter(Path(scratch), name, schemas.ALL_TABLES[name].list_columns), pieces
+            ),
+        )
     return out
 
 
@@ -193,9 +103,10 @@ def measure_size(n: int, directory: Path) -> list[dict]:
     """Run in a fresh process per size, so each size's memory is its own."""
     sys.path.insert(0, str(ROOT / "src"))
     from compare.config import Paths
+    from compare.synthetic import real_parts, synthetic_corpus, write_project
 
     parts, chars = real_parts(Paths(ROOT))
-    paths = write_project(directory / f"n{n}", synthetic_corpus(n, parts, chars))
+    paths = write_project(directory / f"n{n}", synthetic_corpus(n, parts, chars), Paths(ROOT))
     n_chars = sum(len(p.read_text(encoding="utf-8")) for p in paths.raw.glob("*.txt"))
     rows = [
         dict(n_docs=n, n_chars=n_chars, stage=s, stage_zh=zh, seconds=round(sec, 3), peak_mb=mb)
@@ -245,12 +156,13 @@ def report_timings(cities: list[int], work: Path, jobs: int = 2) -> list[dict]:
     sys.path.insert(0, str(ROOT / "src"))
     from compare.config import Paths
     from compare.report.plan import load_spec
+    from compare.synthetic import real_parts, synthetic_corpus, write_project
 
     compare = [sys.executable, "-m", "compare"]
     parts, chars = real_parts(Paths(ROOT))
     rows = []
     for c in cities:
-        paths = write_project(work / f"report-{c}", synthetic_corpus(c, parts, chars, per_city=1))
+        paths = write_project(work / f"report-{c}", synthetic_corpus(c, parts, chars, per_city=1), Paths(ROOT))
         shutil.copytree(ROOT / "notebooks", paths.notebooks)
         for f in {f for e in load_spec(Paths(ROOT)) for f in e.get("files", [])}:  # what the notebooks read
             (paths.root / f).parent.mkdir(parents=True, exist_ok=True)
@@ -326,6 +238,7 @@ def main() -> None:
             )
     from compare.config import Paths
     from compare.registry import load_registry, write_registry
+    from compare.synthetic import SOURCE_DOCUMENTS
 
     real = Paths(args.work / "real")  # the five real documents, as `compare build` runs them
     shutil.rmtree(real.root, ignore_errors=True)

@@ -137,3 +137,38 @@ def test_cli_help_documents_every_command():
     assert proc.returncode == 0
     for name in COMMANDS:
         assert name in proc.stdout
+
+
+def test_a_table_written_in_pieces_is_the_table_written_whole(tables, tmp_path, monkeypatch):
+    """TableWriter streams pieces to the files: the same bytes as csv_bytes/parquet_bytes of the whole
+    table, for every table of the five documents cut at random places, with row groups cut small
+    (3 rows) so that pieces straddle them; an empty table too."""
+    import random
+
+    from compare import output
+    from compare.schemas import ALL_TABLES
+
+    monkeypatch.setattr(output, "ROW_GROUP", 3)
+    rng = random.Random(7)
+    for name, df in [*tables.items(), ("empty", tables["targets"].iloc[:0])]:
+        lists = ALL_TABLES[name].list_columns if name in ALL_TABLES else ALL_TABLES["targets"].list_columns
+        whole = output.arrow_table(df, lists)
+        cuts = sorted(rng.sample(range(len(df) + 1), min(4, len(df) + 1)))
+        with output.TableWriter(tmp_path, name, lists) as w:
+            for lo, hi in zip([0, *cuts], [*cuts, len(df)], strict=True):
+                w.write(df.iloc[lo:hi])
+        assert (tmp_path / f"{name}.csv").read_bytes() == output.csv_bytes(whole, lists), name
+        assert (tmp_path / f"{name}.parquet").read_bytes() == output.parquet_bytes(whole), name
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left
+
+
+def test_a_failed_table_leaves_no_file(tables, tmp_path):
+    from compare import output
+
+    try:
+        with output.TableWriter(tmp_path, "targets") as w:
+            w.write(tables["targets"])
+            raise RuntimeError("the stage failed")
+    except RuntimeError:
+        pass
+    assert list(tmp_path.iterdir()) == []

@@ -7,7 +7,8 @@ import pytest
 import compare
 from compare import tokens as tok
 from compare.analysis_units import analysis_units, unit_spans
-from compare.section_pairs import dense_split, section_pairs, top_pairs
+from compare.schemas import ALL_TABLES
+from compare.section_pairs import dense_split, section_pairs, top_pairs, top_pairs_pieces
 from compare.shared_passages import _hash_order, _sort_rows, exact_runs, indexed_runs, make_stream, shared_passages
 from compare.tables import pair_scores, side_by_side
 from compare.vectors import term_counts, tfidf
@@ -40,7 +41,7 @@ def test_token_cache_avoids_tokenising_again(tmp_path, monkeypatch):
     def fail(*_):
         raise AssertionError("tokenised again")
 
-    monkeypatch.setattr(tok, "tokenize_many", lambda texts, workers=None: [fail() for _ in texts])
+    monkeypatch.setattr(tok, "joined_many", lambda texts, workers=None: [fail() for _ in texts])
     assert cache.tokens(["建设高水平专业群", "深化产教融合", "建设高水平专业群"]) == first
     assert tok.TokenCache(tmp_path / "tokens.sqlite").tokens(["深化产教融合"]) == [first[1]]  # persisted
 
@@ -358,6 +359,34 @@ def test_top_pairs_follow_their_definition_on_a_random_corpus(workers, block):
         key = {s: i for i, s in enumerate(units.section_id)}
         expected.sort(key=lambda r: (key[r[0]], r[1].split("/")[0], r[3]))
         assert list(zip(got.section_a, got.section_b, got.score, got["rank"], strict=True)) == expected
+        # made piece by piece in the table's order (as the build writes it): the same rows
+        spec = ALL_TABLES["section_pairs"]
+        for piece_rows in (1, 17, 10**6):
+            pieces = top_pairs_pieces(units, X, top_k=3, max_cities=max_cities, piece_rows=piece_rows)
+            pd.testing.assert_frame_equal(
+                pd.concat([spec.finalise(p) for p in pieces], ignore_index=True), spec.finalise(got), check_exact=True
+            )
+
+
+def test_document_similarity_made_in_pieces_is_the_whole_table(built):
+    """Every pair of documents, a block of documents at a time in the table's order, bit for bit."""
+    from compare.document_similarity import document_similarity, document_similarity_pieces
+    from compare.pipeline import Build, documents_stage, tokens_stage
+    from compare.registry import load_registry
+
+    paths, _ = built
+    b = Build(paths, load_registry(paths))
+    documents_stage(b)
+    tokens_stage(b)
+    spec = ALL_TABLES["document_similarity"]
+    whole = spec.finalise(document_similarity(b.frame, b.units.doc_id, b.counts))
+    assert len(whole) == 36
+    for piece_rows in (1, 6, 13, 10**6):
+        pieces = list(document_similarity_pieces(b.frame, b.units.doc_id, b.counts, piece_rows))
+        assert len(pieces) == (6 if piece_rows <= 6 else 3 if piece_rows == 13 else 1)
+        pd.testing.assert_frame_equal(
+            pd.concat([spec.finalise(p) for p in pieces], ignore_index=True), whole, check_exact=True
+        )
 
 
 def test_top_pairs_ignore_cities_without_sections():
@@ -444,3 +473,19 @@ def test_the_index_gives_the_same_runs_for_any_partition(texts):
     assert sum(len(r) for r in whole.values()) > 100  # the documents do share passages
     for size in (700, 6000, 25_000):  # 128, 8 and 2 partitions of the 45,509 shingles
         assert indexed_runs(streams, partition=size) == whole
+
+
+def test_counts_of_joined_tokens_are_the_token_lists_counts(tables):
+    """The build counts the cache's space-separated strings in Arrow; the same matrix and terms as
+    counting the token lists (here: the real documents' units, and edge cases: empty units, a unit
+    of one token, terms that sort differently by UTF-16 and by code point)."""
+    from compare.vectors import joined_counts
+
+    lists = [["职业", "教育", "职业"], [], ["教育"], ["𠀀字", "ｅ", "z"], [], ["1+X证书", "教育"]]
+    units = analysis_units(tables["sections"], tables["tasks"])
+    for sample in (lists, [tok.tokenize(t) for t in units.text]):
+        want_counts, want_terms = term_counts(sample)
+        counts, terms = joined_counts([" ".join(t) for t in sample])
+        assert list(terms) == list(want_terms)
+        assert counts.shape == want_counts.shape and (counts != want_counts).nnz == 0
+        assert counts.has_sorted_indices and counts.dtype == want_counts.dtype

@@ -22,9 +22,15 @@ def _cmd_build(args: argparse.Namespace) -> int:
     paths = Paths(args.root)
     docs = load_registry(paths)
     warnings = verify_files(paths, docs)  # a bad registry or raw file is refused before the heavy imports
+    from .cluster import connected, scheduler_address
     from .pipeline import build
 
-    build(paths, checked=(docs, warnings))
+    address = scheduler_address(args.scheduler)
+    if address is None:
+        build(paths, checked=(docs, warnings), keep_tables=False)
+        return 0
+    with connected(address, paths):
+        build(paths, checked=(docs, warnings), keep_tables=False)
     return 0
 
 
@@ -342,6 +348,14 @@ def make_parser() -> argparse.ArgumentParser:
             p.add_argument("--status", choices=["final", "draft"], help="default: draft if it says 征求意见稿")
             p.add_argument("--issuer", help="the issuing body (default: read from the document)")
             p.add_argument("--doc-id", help="the document's id (default: the city slug, or city-2, city-3 …)")
+        if name == "build":
+            p.add_argument(
+                "--scheduler",
+                metavar="ADDRESS",
+                help="run the per-document stages, scoring blocks and passage partitions as tasks on the Dask "
+                "cluster whose scheduler is at ADDRESS (tcp://HOST:8786; default: $COMPARE_SCHEDULER, else this "
+                "machine's cores); the outputs are the same bytes",
+            )
         if name == "metrics":
             p.add_argument(
                 "--unmapped",

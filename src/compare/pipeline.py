@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -26,20 +26,20 @@ from .citations import citations_frame
 from .clean import cleaning_log_frame
 from .codebooks import codebooks
 from .config import Paths
-from .document_similarity import document_similarity
+from .document_similarity import document_similarity_pieces
 from .documents import ProcessedDocument, documents_frame, process_document
 from .instruments import instruments, read_human_codes
 from .keyness import keyness
 from .lineage import Corpus, document_parents_frame, lineage_frame, lineage_rows, resolve_parents, target_lineage_frame
-from .output import StagedDirectory, atomic_write_text, write_table
+from .output import StagedDirectory, TableWriter, atomic_write_text
 from .registry import REFERENCE_LEVELS, Document, load_registry, verify_files
-from .section_pairs import top_pairs
+from .section_pairs import top_pairs_pieces
 from .sections import section_finder, sections_frame
 from .shared_passages import passages_table
 from .targets import rejected_numbers_frame, target_mentions_frame, targets_frame
 from .tasks import tasks_frame
 from .tokens import TokenCache, is_proper_name
-from .vectors import pooled, term_counts, tfidf
+from .vectors import joined_counts, pooled, tfidf
 from .workers import default_workers, map_ordered
 
 Log = Callable[[str], None]
@@ -48,6 +48,14 @@ PARALLEL_MIN_BYTES = 2_000_000  # raw corpus size from which documents are proce
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """A table a stage makes piece by piece, the pieces in the table's order (`make()` yields them):
+    each is checked and written as it comes, so the whole table is never held."""
+
+    make: Callable[[], Iterator[pd.DataFrame]]
 
 
 @dataclass
@@ -104,15 +112,17 @@ def documents_stage(b: Build) -> None:
 def tokens_stage(b: Build) -> None:
     b.units = analysis_units(b.tables["sections"], b.tables["tasks"])
     cache = TokenCache(b.paths.token_cache if b.token_cache else None)
-    b.counts, b.terms = term_counts(cache.tokens(b.units.text.tolist()))
+    b.counts, b.terms = joined_counts(cache.joined(b.units.text.tolist()))
 
 
 def section_pairs_stage(b: Build) -> None:
-    b.tables["section_pairs"] = top_pairs(b.units, tfidf(b.counts))
+    b.tables["section_pairs"] = Pieces(partial(top_pairs_pieces, b.units, tfidf(b.counts)))
 
 
 def document_similarity_stage(b: Build) -> None:
-    b.tables["document_similarity"] = document_similarity(b.frame, b.units.doc_id, b.counts)
+    b.tables["document_similarity"] = Pieces(
+        partial(document_similarity_pieces, b.frame, b.units.doc_id.to_numpy(), b.counts)
+    )
 
 
 def section_locator(results: list[ProcessedDocument]) -> Callable[[str, int], str]:
@@ -189,6 +199,7 @@ class Stage:
     zh: str
     does: str
     run: Callable[[Build], None]
+    reads: tuple[str, ...] = ()  # tables of earlier stages it reads (kept until it has run)
 
 
 STAGES: tuple[Stage, ...] = (
@@ -198,7 +209,13 @@ STAGES: tuple[Stage, ...] = (
         "read, clean, sections, tasks, citations and targets of every document",
         documents_stage,
     ),
-    Stage("tokens", "分词", "jieba tokens of the analysis units (cached) and their term counts", tokens_stage),
+    Stage(
+        "tokens",
+        "分词",
+        "jieba tokens of the analysis units (cached) and their term counts",
+        tokens_stage,
+        reads=("sections", "tasks"),
+    ),
     Stage(
         "section pairs",
         "相似章节",
@@ -219,8 +236,12 @@ STAGES: tuple[Stage, ...] = (
         "继承与改写",
         "each document against its parents: copied, adapted, sibling, local; targets kept or changed",
         lineage_stage,
+        reads=("documents", "citations", "targets", "shared_passages"),
     ),
 )
+
+
+Sink = Callable[[str, Iterable[pd.DataFrame]], None]
 
 
 def run_stages(
@@ -228,19 +249,40 @@ def run_stages(
     docs: list[Document],
     on_stage: Callable[[Build, Stage, float], None] | None = None,
     token_cache: bool = True,
+    sink: Sink | None = None,
 ) -> Build:
-    """Every stage in order, then every table checked against its schema; `on_stage(build, stage,
-    seconds)` after each stage (progress, the benchmark's clock)."""
+    """Every stage in order; each table is checked against its schema as soon as no later stage
+    reads its draft. `sink(name, pieces)` takes each finished table, as pieces in the table's
+    order (one, or a stage's :class:`Pieces`), and writes it; the build then lets go of it, so the
+    tables of every stage are never held at once. Without a sink they are kept in `tables`.
+    `on_stage(build, stage, seconds)` after each stage (progress, the benchmark's clock; the
+    seconds include finishing its tables)."""
     b = Build(paths, docs, token_cache)
-    for stage in STAGES:
+    kept: dict[str, pd.DataFrame] = {}
+    for k, stage in enumerate(STAGES):
         t0 = time.perf_counter()
         stage.run(b)
+        later = {name for s in STAGES[k + 1 :] for name in s.reads}
+        for name in [n for n in b.tables if n not in later]:
+            spec, draft = schemas.ALL_TABLES[name], b.tables.pop(name)
+            pieces = (spec.finalise(p) for p in draft.make()) if isinstance(draft, Pieces) else [spec.finalise(draft)]
+            if sink:
+                sink(name, pieces)
+            else:
+                kept[name] = spec.finalise(pd.concat(list(pieces), ignore_index=True))
         if on_stage:
             on_stage(b, stage, time.perf_counter() - t0)
-    for name in schemas.ALL_TABLES:  # one at a time, each replacing its draft: never two copies of every table
-        b.tables[name] = schemas.ALL_TABLES[name].finalise(b.tables.pop(name))
-    b.tables = {name: b.tables[name] for name in schemas.ALL_TABLES}  # only the tables, in their order
+    b.tables = {name: kept[name] for name in schemas.ALL_TABLES if name in kept}  # in their order
     return b
+
+
+def _high_water() -> str:
+    """ ", memory high-water N MB" of this process (where the system tells it)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return ""
+    return f", memory high-water {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
 
 
 @dataclass
@@ -256,9 +298,12 @@ def build(
     log: Log = print,
     warn: Log = _stderr,
     checked: tuple[list[Document], list[str]] | None = None,
+    keep_tables: bool = True,
 ) -> BuildResult:
     """Build every processed table from the raw files; replace data/processed/ only on success.
-    `checked`: the registry's documents and verify_files' warnings, when the caller has them."""
+    `checked`: the registry's documents and verify_files' warnings, when the caller has them.
+    Each table is written as soon as it is final; `keep_tables=False` (`compare build`) lets go of
+    it then, and the result holds no tables."""
     paths = paths or Paths()
     t0 = time.perf_counter()
     if checked is None:
@@ -267,6 +312,7 @@ def build(
     docs, warnings = checked
 
     def progress(b: Build, stage: Stage, seconds: float) -> None:
+        log(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage.name} ({stage.zh}): {seconds:.1f}s{_high_water()}")
         if stage.name == "documents":
             for r in b.results:
                 log(
@@ -275,21 +321,34 @@ def build(
                     f"({r.decoded.format}, {r.decoded.encoding}, {sum(r.seconds.values()):.2f}s)"
                 )
 
-    b = run_stages(paths, docs, progress)
-    tables = b.tables
-    for r in b.results:
-        warnings.extend(r.warnings)
+    tables: dict[str, pd.DataFrame] = {}
+    rows: dict[str, int] = {}
     with StagedDirectory(paths.processed) as out:
+
+        def sink(name: str, pieces: Iterable[pd.DataFrame]) -> None:
+            parts = []
+            with TableWriter(out, name, schemas.ALL_TABLES[name].list_columns) as w:
+                for piece in pieces:
+                    w.write(piece)
+                    if keep_tables:
+                        parts.append(piece)
+            rows[name] = w.rows
+            if keep_tables:
+                tables[name] = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+        b = run_stages(paths, docs, progress, sink=sink)
         for r in b.results:
             atomic_write_text(out / "text" / f"{r.doc.doc_id}.txt", r.text)
-        for name, df in tables.items():
-            write_table(df, out, name, schemas.ALL_TABLES[name].list_columns)
+    for r in b.results:
+        warnings.extend(r.warnings)
     for w in warnings:
         warn(f"warning: {w}")
     seconds = time.perf_counter() - t0
     log(
-        f"built {len(docs)} documents: {len(tables['sections'])} sections, {len(tables['tasks'])} tasks, "
-        f"{len(tables['targets'])} targets, {len(tables['shared_passages'])} shared passages "
+        f"built {len(docs)} documents: {rows['sections']} sections, {rows['tasks']} tasks, "
+        f"{rows['targets']} targets, {rows['shared_passages']} shared passages "
         f"→ {paths.processed} ({seconds:.1f}s)"
     )
-    return BuildResult(b.results, tables, warnings, seconds)
+    return BuildResult(
+        b.results, {name: tables[name] for name in schemas.ALL_TABLES if name in tables}, warnings, seconds
+    )

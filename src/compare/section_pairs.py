@@ -11,6 +11,8 @@ check that a finding does not come from word segmentation.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -95,23 +97,13 @@ def _ticks(scores: np.ndarray) -> np.ndarray:
     return np.rint(scores * 1e6).astype(np.int64)
 
 
-def top_pairs(
-    units: pd.DataFrame,
-    X: sparse.csr_matrix,
-    top_k: int = TOP_K,
-    max_cities: int = MAX_CITIES,
-    workers: int | None = None,
-    block: int = _BLOCK,
-) -> pd.DataFrame:
-    """For every unit, its top_k most similar units in each other city (ties: document order) —
-    in the `max_cities` other cities whose best unit scores highest, so that the table grows
-    linearly with the corpus however many cities it holds (with up to max_cities + 1 cities: all).
+COLUMNS = ["section_a", "section_b", "doc_a", "doc_b", "city_a", "city_b", "score", "rank"]
+PIECE_ROWS = 1 << 20  # rows of the table made at a time by top_pairs_pieces
 
-    Rows are scored in blocks (a block × all units at a time, never the whole matrix), the
-    blocks on every core when the corpus is large."""
-    columns = ["section_a", "section_b", "doc_a", "doc_b", "city_a", "city_b", "score", "rank"]
-    if not len(units):
-        return pd.DataFrame([], columns=columns)
+
+def _scored(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int, max_cities: int, workers: int | None, block: int):
+    """The selected pairs as arrays over the units grouped by city: (by_city, i, j, key, rank), the
+    rows in the units' order, then city, then rank."""
     city = pd.Categorical(units.city).remove_unused_categories()
     codes = np.asarray(city.codes, dtype=np.int64)
     # Units grouped by city (document order kept inside each), so a city is a slice of columns.
@@ -131,9 +123,13 @@ def top_pairs(
         _block_top, blocks, workers, initializer=_start_scoring, initargs=(state, 1 if in_workers else None)
     )
     _start_scoring(())  # let go of the matrices
+    del state, Xd, Xs, X
     i, j, key, rank = (np.concatenate(parts) for parts in zip(*found, strict=True))
     o = np.lexsort((rank, codes[j], by_city[i]))  # rows in the units' order, then city, then rank
-    i, j, key, rank = i[o], j[o], key[o], rank[o]
+    return by_city, i[o], j[o], key[o], rank[o]
+
+
+def _frame(units: pd.DataFrame, by_city, i, j, key, rank) -> pd.DataFrame:
     ids, docs = units.section_id.to_numpy()[by_city], units.doc_id.to_numpy()[by_city]
     names = np.asarray(units.city, dtype=object)[by_city]
     return pd.DataFrame(
@@ -147,8 +143,53 @@ def top_pairs(
             "score": (key >> 20) / 1e6,
             "rank": rank,
         },
-        columns=columns,
+        columns=COLUMNS,
     )
+
+
+def top_pairs(
+    units: pd.DataFrame,
+    X: sparse.csr_matrix,
+    top_k: int = TOP_K,
+    max_cities: int = MAX_CITIES,
+    workers: int | None = None,
+    block: int = _BLOCK,
+) -> pd.DataFrame:
+    """For every unit, its top_k most similar units in each other city (ties: document order) —
+    in the `max_cities` other cities whose best unit scores highest, so that the table grows
+    linearly with the corpus however many cities it holds (with up to max_cities + 1 cities: all).
+
+    Rows are scored in blocks (a block × all units at a time, never the whole matrix), the
+    blocks on every core when the corpus is large."""
+    if not len(units):
+        return pd.DataFrame([], columns=COLUMNS)
+    return _frame(units, *_scored(units, X, top_k, max_cities, workers, block))
+
+
+def top_pairs_pieces(
+    units: pd.DataFrame,
+    X: sparse.csr_matrix,
+    top_k: int = TOP_K,
+    max_cities: int = MAX_CITIES,
+    piece_rows: int = PIECE_ROWS,
+) -> Iterator[pd.DataFrame]:
+    """The rows of :func:`top_pairs` in the table's order (doc_a, section_a, city_b, rank), about
+    `piece_rows` at a time: the pairs are selected as integer arrays, and only a piece at a time
+    becomes a table of names."""
+    if not len(units):
+        yield pd.DataFrame([], columns=COLUMNS)
+        return
+    by_city, i, j, key, rank = _scored(units, X, top_k, max_cities, None, _BLOCK)
+
+    def ranks(column) -> np.ndarray:  # each grouped unit's rank in the column's sorted values
+        return np.unique(np.asarray(column, dtype=object)[by_city], return_inverse=True)[1].reshape(-1)
+
+    o = np.lexsort((rank, ranks(units.city)[j], ranks(units.section_id)[i], ranks(units.doc_id)[i]))
+    for lo in range(0, len(o), piece_rows):
+        sel = o[lo : lo + piece_rows]
+        yield _frame(units, by_city, i[sel], j[sel], key[sel], rank[sel])
+    if not len(o):
+        yield _frame(units, by_city, i, j, key, rank)
 
 
 def section_pairs(

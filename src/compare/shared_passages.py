@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from .clean import fold
 from .patterns import is_text_char, text_mask
+from .workers import cluster_workers, map_ordered
 
 SHINGLE = 8  # characters per shingle: long enough that common phrases (职业教育) do not seed matches
 MIN_CHARS = 15
@@ -204,7 +206,7 @@ def indexed_runs(
     k: int = SHINGLE,
     max_docs: int = MAX_DOCUMENTS,
     hashes: list | None = None,
-    partition: int = PARTITION,
+    partition: int | None = None,
 ) -> dict[tuple[int, int], list[tuple[int, int, int]]]:
     """Exact runs of shared shingles for every pair of streams that shares any, from one index of
     the whole corpus (no pair is compared that shares nothing): {(i, j): [(start in i, start in j,
@@ -213,7 +215,7 @@ def indexed_runs(
     stream's shingle_hashes, when the caller already has them (a parent aligned with many children).
 
     The index is sorted and joined one hash partition at a time (the hashes' top bits, about
-    `partition` shingles each), so its working memory is bounded by a partition, not the corpus;
+    `partition` shingles each, default PARTITION), so its working memory is bounded by a partition, not the corpus;
     every match of a shingle lies in its own partition, and the runs are assembled from all of
     them, so the result is the same for any partition size."""
     parts = hashes if hashes is not None else [shingle_hashes(s.chars, k) for s in streams]
@@ -221,11 +223,16 @@ def indexed_runs(
         return {}
     n, length = len(streams), max(len(s.chars) for s in streams) + 1
     total = sum(len(h) for h, _ in parts)
+    partition = partition or PARTITION
     bits = max(0, (max(total, 1) - 1) // max(partition, 1)).bit_length()  # 2**bits partitions
     tops = [(h >> np.uint64(64 - bits)).astype(np.uint32) for h, _ in parts] if bits else None
-    found = [
-        _partition_matches(parts, tops, p, n, length, max_docs) for p in range(1 << bits)
-    ]  # (pair, diagonal, position in i) of every shared shingle
+    chosen = (
+        parts if tops is None else [(h[t == p], pos[t == p]) for (h, pos), t in zip(parts, tops, strict=True)]
+        for p in range(1 << bits)
+    )  # one partition at a time: here, or (when there are several) as tasks on a cluster
+    found = map_ordered(
+        partial(_partition_matches, n=n, length=length, max_docs=max_docs), chosen, cluster_workers() if bits else 1
+    )  # (pair, diagonal, position in i) of every shared shingle
     pair, diag, pa = (np.concatenate([f[c] for f in found]) for c in range(3))
     del found
     if not len(pair):
@@ -246,14 +253,11 @@ def indexed_runs(
     }
 
 
-def _partition_matches(
-    parts: list, tops: list | None, p: int, n: int, length: int, max_docs: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The matches among the shingles whose hash's top bits (`tops`, per document) are `p` (all of
-    them when `tops` is None): for every two documents
-    holding one (2 … max_docs documents), each pair of their occurrences as (pair = i·n + j with
-    i < j, diagonal = position in j − position in i + length, position in i)."""
-    chosen = parts if tops is None else [(h[t == p], pos[t == p]) for (h, pos), t in zip(parts, tops, strict=True)]
+def _partition_matches(chosen: list, n: int, length: int, max_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The matches among one hash partition's shingles (`chosen`: each document's hashes and
+    positions in it): for every two documents holding one (2 … max_docs documents), each pair of
+    their occurrences as (pair = i·n + j with i < j, diagonal = position in j − position in i +
+    length, position in i)."""
     H = np.concatenate([h for h, _ in chosen])
     where = np.concatenate([i * length + pos for i, (_, pos) in enumerate(chosen)])  # document and position
     del chosen

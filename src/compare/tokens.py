@@ -172,34 +172,48 @@ class TokenCache:
         return hashlib.sha256((signature() + "\0" + text).encode("utf-8")).hexdigest()
 
     def tokens(self, texts: list[str], workers: int | None = None) -> list[list[str]]:
+        """Each text's tokens."""
+        return [j.split() for j in self.joined(texts, workers)]
+
+    def joined(self, texts: list[str], workers: int | None = None) -> list[str]:
+        """Each text's tokens as one string, space-separated (as the cache keeps them): a corpus's
+        millions of tokens never become millions of Python objects."""
         if self.path is None:
-            return tokenize_many(texts, workers)
+            return joined_many(texts, workers)
         keys = [self.key(t) for t in texts]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path)) as db, db:
             db.execute("CREATE TABLE IF NOT EXISTS tokens (key TEXT PRIMARY KEY, tokens TEXT NOT NULL)")
-            known: dict[str, list[str]] = {}
+            known: dict[str, str] = {}
             unique = sorted(set(keys))
             for lo in range(0, len(unique), 500):
                 chunk = unique[lo : lo + 500]
                 rows = db.execute(f"SELECT key, tokens FROM tokens WHERE key IN ({','.join('?' * len(chunk))})", chunk)
-                known.update((k, v.split()) for k, v in rows)
+                known.update(rows)
             todo: dict[str, str] = {}  # key → text, each new text once
             for k, text in zip(keys, texts, strict=True):
                 if k not in known:
                     todo.setdefault(k, text)
-            fresh = dict(zip(todo, tokenize_many(list(todo.values()), workers), strict=True))
-            db.executemany(
-                "INSERT OR REPLACE INTO tokens VALUES (?, ?)", [(k, " ".join(toks)) for k, toks in fresh.items()]
-            )
+            fresh = dict(zip(todo, joined_many(list(todo.values()), workers), strict=True))
+            db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)", fresh.items())
             known.update(fresh)
-        return [list(known[k]) for k in keys]
+        return [known[k] for k in keys]
 
 
 def tokenize_many(texts: list[str], workers: int | None = None) -> list[list[str]]:
     """Tokenise texts, on every core when there is enough text to pay for the processes."""
+    return [j.split() for j in joined_many(texts, workers)]
+
+
+def tokenize_joined(text: str) -> str:
+    """Tokens of one text, space-separated (tokens never hold a space)."""
+    return " ".join(tokenize(text))
+
+
+def joined_many(texts: list[str], workers: int | None = None) -> list[str]:
+    """`tokenize_joined` of every text, on every core when there is enough text to pay for the processes."""
     if workers is None:
         workers = default_workers(sum(map(len, texts)), PARALLEL_MIN_CHARS)
     if texts:
         _segmenter()  # loaded once here: worker processes forked from this one inherit it
-    return map_ordered(tokenize, texts, workers, initializer=_segmenter if workers > 1 else None)
+    return map_ordered(tokenize_joined, texts, workers, initializer=_segmenter if workers > 1 else None)

@@ -45,6 +45,31 @@ def term_counts(tokens: list[list[str]]) -> tuple[sparse.csr_matrix, np.ndarray]
     return counts, terms[order]
 
 
+def joined_counts(joined: list[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """`term_counts` of space-separated token strings (as the token cache keeps them), split,
+    counted and sorted by Arrow: a corpus's tokens never become Python objects, only its terms."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = pc.split_pattern(pa.array(joined, pa.large_string()), " ")
+    flat = pc.list_flatten(lists)
+    keep = pc.not_equal(flat, "")  # "" (a unit without tokens) splits into one empty string
+    flat = flat.filter(keep)
+    rows = pc.list_parent_indices(lists).filter(keep).to_numpy()
+    encoded = flat.dictionary_encode()
+    terms = encoded.dictionary
+    order = pc.sort_indices(terms).to_numpy()  # UTF-8 byte order is code point order: Python's sorted()
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    codes = encoded.indices.to_numpy()
+    counts = sparse.csr_matrix(
+        (np.ones(len(codes)), (rows.astype(np.int64), rank[codes])), shape=(len(joined), len(terms))
+    )
+    counts.sum_duplicates()
+    counts.sort_indices()
+    return counts, np.asarray(terms.take(pa.array(order)).to_pylist(), dtype=object)
+
+
 def pooled(counts: sparse.csr_matrix, keys, names) -> sparse.csr_matrix:
     """Count rows summed by key: a row per name in `names` (each row's key in `keys`)."""
     rows = pd.Index(names).get_indexer(keys)

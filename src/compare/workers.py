@@ -1,24 +1,57 @@
-"""Running a pure per-item function on every core when the work is big enough to pay for it.
+"""Running a pure per-item function on every core when the work is big enough to pay for it, or on
+a Dask cluster while one is attached (`compare build --scheduler`, :mod:`compare.cluster`).
 
-Each per-document stage (reading, cleaning, sections, tasks, targets) and tokenisation is a pure
-function of its input, so it maps unchanged onto a process pool here, or onto an engine such as
-Dask (``dask.bag.from_sequence(docs).map(process_document, paths)``) or Spark beyond one machine.
-Results come back in input order, so the output does not depend on the number of workers.
+Each per-document stage (reading, cleaning, sections, tasks, targets), tokenisation, the
+instrument pre-labels, lineage, the section-scoring blocks and the shingle index's hash partitions
+are pure functions of their input, mapped here. Results come back in input order, and the work is
+cut into pieces by the corpus alone (never by the number of workers), so the output does not
+depend on the number of workers, or on where they run.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
+class Engine(Protocol):
+    """Somewhere else to run maps: :class:`compare.cluster.DaskEngine`."""
+
+    workers: int
+
+    def map(self, fn: Callable, items: Iterable, initializer=None, initargs: tuple = ()) -> list: ...
+
+
+_engine: Engine | None = None
+
+
+def attach(engine: Engine | None) -> Engine | None:
+    """Run every map on `engine` from now on (None: on this machine again); returns the previous one."""
+    global _engine
+    previous, _engine = _engine, engine
+    return previous
+
+
+def attached() -> Engine | None:
+    return _engine
+
+
+def cluster_workers() -> int:
+    """The workers of the attached cluster, else 1 (work that stays in this process on one machine)."""
+    return max(2, _engine.workers) if _engine is not None else 1
+
+
 def default_workers(size: int, threshold: int) -> int:
-    """Every core when `size` (characters, bytes…) reaches `threshold`, else one."""
+    """Every core when `size` (characters, bytes…) reaches `threshold`, else one; on a cluster,
+    every worker whatever the size."""
+    if _engine is not None:
+        return max(2, _engine.workers)
     return (os.cpu_count() or 1) if size >= threshold else 1
 
 
@@ -26,11 +59,33 @@ def map_ordered(
     fn: Callable[..., R], items: Iterable[T], workers: int, initializer=None, initargs: tuple = ()
 ) -> list[R]:
     """`fn` over `items`, results in input order. `initializer(*initargs)` runs once per worker (or
-    once here): the place for large shared inputs, which are then sent once, not with every item."""
-    items = list(items)
-    if workers <= 1 or len(items) < 2:
-        if initializer:
-            initializer(*initargs)
-        return [fn(x) for x in items]
-    with ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs) as pool:
-        return list(pool.map(fn, items, chunksize=max(1, len(items) // (workers * 8))))
+    once here): the place for large shared inputs, which are then sent once, not with every item.
+    With one worker the items are consumed one at a time (a generator is never held whole)."""
+    if workers > 1 and _engine is not None:
+        return _engine.map(fn, items, initializer, initargs)
+    if workers > 1:
+        items = list(items)
+        if len(items) >= 2:
+            with ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs) as pool:
+                return list(pool.map(fn, items, chunksize=max(1, len(items) // (workers * 8))))
+    if initializer:
+        initializer(*initargs)
+    return [fn(x) for x in items]
+
+
+# ---------------------------------------------------------------- the worker's side of an engine
+
+_loaded: str | None = None  # the token of the shared inputs this worker process holds
+_lock = threading.Lock()
+
+
+def run_chunk(fn: Callable, chunk: list, initializer, state: tuple, token: str) -> list:
+    """`fn` over one chunk of a map, in a worker: the map's shared inputs (`state`, sent to every
+    worker once) are handed to `initializer` the first time this worker meets the map's `token`."""
+    global _loaded
+    if initializer is not None:
+        with _lock:
+            if _loaded != token:
+                initializer(*state)
+                _loaded = token
+    return [fn(x) for x in chunk]
