@@ -270,10 +270,26 @@ def run_stages(
                 sink(name, pieces)
             else:
                 kept[name] = spec.finalise(pd.concat(list(pieces), ignore_index=True))
+        _release_memory()
         if on_stage:
             on_stage(b, stage, time.perf_counter() - t0)
     b.tables = {name: kept[name] for name in schemas.ALL_TABLES if name in kept}  # in their order
     return b
+
+
+def _release_memory() -> None:
+    """Hand the memory a stage freed back to the system (Arrow's pool and C malloc keep freed pages
+    for reuse), so that it does not stack under the next stage's peak."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _high_water() -> str:
