@@ -172,3 +172,19 @@ def test_a_failed_table_leaves_no_file(tables, tmp_path):
     except RuntimeError:
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_pieces_out_of_the_tables_order_are_refused(tables):
+    """A stage that makes a table piece by piece must give the pieces in the table's order: the
+    file is written as they come, so a piece out of order is an error, not a silently unsorted file."""
+    import pytest
+
+    from compare.pipeline import _in_order
+    from compare.schemas import ALL_TABLES
+
+    spec, df = ALL_TABLES["document_similarity"], tables["document_similarity"]
+    assert len(df) == 36
+    pieces = [df.iloc[:12], df.iloc[12:30], df.iloc[30:]]
+    assert sum(len(p) for p in _in_order(spec, pieces)) == 36
+    with pytest.raises(ValueError, match="document_similarity: a piece starts at"):
+        list(_in_order(spec, pieces[::-1]))

@@ -244,6 +244,20 @@ STAGES: tuple[Stage, ...] = (
 Sink = Callable[[str, Iterable[pd.DataFrame]], None]
 
 
+def _in_order(spec: schemas.Table, pieces: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Each piece checked against the table's schema (its key unique within the piece), and the
+    pieces checked to follow each other in the table's order."""
+    last = None
+    for piece in pieces:
+        piece = spec.finalise(piece)
+        if len(piece):
+            first = tuple(piece.iloc[0][list(spec.sort)])
+            if last is not None and first < last:
+                raise ValueError(f"table {spec.name}: a piece starts at {first}, before the last one ended ({last})")
+            last = tuple(piece.iloc[-1][list(spec.sort)])
+        yield piece
+
+
 def run_stages(
     paths: Paths,
     docs: list[Document],
@@ -265,7 +279,7 @@ def run_stages(
         later = {name for s in STAGES[k + 1 :] for name in s.reads}
         for name in [n for n in b.tables if n not in later]:
             spec, draft = schemas.ALL_TABLES[name], b.tables.pop(name)
-            pieces = (spec.finalise(p) for p in draft.make()) if isinstance(draft, Pieces) else [spec.finalise(draft)]
+            pieces = _in_order(spec, draft.make()) if isinstance(draft, Pieces) else [spec.finalise(draft)]
             if sink:
                 sink(name, pieces)
             else:
@@ -279,11 +293,10 @@ def run_stages(
 
 def _release_memory() -> None:
     """Hand the memory a stage freed back to the system (Arrow's pool and C malloc keep freed pages
-    for reuse), so that it does not stack under the next stage's peak."""
+    for reuse), so that it does not stack under the next stage's peak. (No gc.collect: 0.17 s a
+    stage at 1,000 documents for nothing measurable.)"""
     import ctypes
-    import gc
 
-    gc.collect()
     if "pyarrow" in sys.modules:
         sys.modules["pyarrow"].default_memory_pool().release_unused()
     try:
