@@ -189,12 +189,6 @@ class TableWriter:
         return False
 
 
-def write_table(df: pd.DataFrame, directory: Path, name: str, list_columns: tuple[str, ...] = ()) -> None:
-    """The table as ``NAME.csv`` and ``NAME.parquet``, each written atomically."""
-    with TableWriter(directory, name, list_columns) as w:
-        w.write(df)
-
-
 def _keep_unchanged_mtimes(new: Path, old: Path) -> None:
     for f in new.rglob("*"):
         if not f.is_file():
@@ -209,7 +203,8 @@ class StagedDirectory:
     """Build a directory's new contents aside and swap them in only on success.
 
     >>> with StagedDirectory(paths.processed) as tmp:   # doctest: +SKIP
-    ...     write_table(df, tmp, "sections")
+    ...     with TableWriter(tmp, "sections") as w:
+    ...         w.write(df)
     """
 
     def __init__(self, target: Path):
