@@ -490,3 +490,21 @@ def test_counts_of_joined_tokens_are_the_token_lists_counts(tables):
         assert list(terms) == list(want_terms)
         assert counts.shape == want_counts.shape and (counts != want_counts).nnz == 0
         assert counts.has_sorted_indices and counts.dtype == want_counts.dtype
+
+
+def test_sparse_part_added_in_place_has_the_bits_of_adding_it_dense():
+    """Scoring adds a block's sparse product into the dense one without making it dense first:
+    every entry must get the bits `S += P.toarray()` gives (scores are compared bit for bit)."""
+    from scipy import sparse
+
+    from compare.section_pairs import add_sparse
+
+    rng = np.random.default_rng(5)
+    A = sparse.random(40, 300, density=0.05, random_state=rng, format="csr")
+    B = sparse.random(300, 70, density=0.05, random_state=rng, format="csr")
+    P = A @ B
+    assert P.nnz and P.nnz < P.shape[0] * P.shape[1]
+    S = rng.random((40, 70)) / 3
+    expected = S + P.toarray()
+    add_sparse(S, P)
+    assert S.tobytes() == expected.tobytes()

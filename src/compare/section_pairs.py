@@ -19,6 +19,11 @@ from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from .vectors import vectorise
+
+try:  # scipy's own loop of toarray(), which adds into an array (toarray zeroes it first)
+    from scipy.sparse._sparsetools import csr_todense as _csr_add_into
+except ImportError:  # pragma: no cover - a scipy that moved it
+    _csr_add_into = None
 from .workers import default_workers, map_ordered
 
 _BLOCK = 512
@@ -68,7 +73,7 @@ def _block_top(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     Xd, Xs, XsT, codes, starts, slots, top_k, max_cities = _scoring
     n_rows, n_cities = hi - lo, len(starts)
     S = Xd[lo:hi] @ Xd.T
-    S += (Xs[lo:hi] @ XsT).toarray()
+    add_sparse(S, Xs[lo:hi] @ XsT)
     own = codes[lo:hi]
     # Scores are rounded to 6 decimals as integer millionths ("ticks") only where they are used:
     # rounding is monotonic, so a city's best rounded score is its best score rounded.
@@ -90,6 +95,17 @@ def _block_top(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     got, cols = np.take_along_axis(got, order, axis=2), np.take_along_axis(cols, order, axis=2)
     r, c, k = np.nonzero(got >= 0)
     return r + lo, cols[r, c, k], got[r, c, k], k + 1
+
+
+def add_sparse(S: np.ndarray, P: sparse.csr_matrix) -> None:
+    """S += P for a C-ordered float64 S and a CSR P without repeated entries (a product's), without
+    making P dense first: at 5,000 documents a block's P is 512 × 150k, and making it dense took
+    a quarter of the block's time. Each entry gets the same single addition as `S += P.toarray()`,
+    so the bits are the same."""
+    if _csr_add_into is None or not S.flags.c_contiguous or S.dtype != P.dtype:
+        S += P.toarray()
+    else:
+        _csr_add_into(P.shape[0], P.shape[1], P.indptr, P.indices, P.data, S)
 
 
 def _ticks(scores: np.ndarray) -> np.ndarray:
