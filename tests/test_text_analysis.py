@@ -464,16 +464,24 @@ def test_pair_scores_lay_the_table_out_in_document_order(tables):
     )
 
 
-def test_the_index_gives_the_same_runs_for_any_partition(texts):
-    """The shingle index is joined one hash partition at a time to bound its memory: the runs must
-    not depend on how many partitions there are."""
-    from compare.shared_passages import indexed_runs, make_stream
+def test_the_index_gives_the_same_runs_for_any_partition(texts, tmp_path, monkeypatch):
+    """The shingle index is joined one hash partition at a time, and its matches assembled into
+    runs a group of documents' pairs at a time, both waiting on disk in between, to bound its
+    memory: the runs (and their order) must not depend on how many partitions or groups there
+    are, and nothing is left on disk."""
+    from compare import shared_passages
+    from compare.shared_passages import indexed_runs, make_stream, runs_by_pair
 
     streams = [make_stream(texts[d], [(0, len(texts[d]))]) for d in sorted(texts)]
-    whole = indexed_runs(streams, partition=1 << 40)  # one partition
-    assert sum(len(r) for r in whole.values()) > 100  # the documents do share passages
-    for size in (700, 6000, 25_000):  # 128, 8 and 2 partitions of the 45,509 shingles
-        assert indexed_runs(streams, partition=size) == whole
+    whole = list(runs_by_pair(streams, partition=1 << 40))  # one partition, in memory
+    assert sum(len(r) for _, r in whole) > 100  # the documents do share passages
+    assert [pair for pair, _ in whole] == sorted(pair for pair, _ in whole)
+    for group in (1, 10**9):  # a group per range of first documents; one group
+        monkeypatch.setattr(shared_passages, "PAIR_GROUP", group)
+        for size in (700, 6000, 25_000):  # 128, 8 and 2 partitions of the 45,509 shingles
+            assert list(runs_by_pair(streams, partition=size, spill=tmp_path)) == whole
+            assert list(tmp_path.iterdir()) == []
+    assert indexed_runs(streams, partition=700) == dict(whole)
 
 
 def test_counts_of_joined_tokens_are_the_token_lists_counts(tables):

@@ -92,22 +92,21 @@ class DaskEngine:
         self.window = 4 * workers
         self.ran: list[tuple[str, int, int]] = []  # (function, items, tasks) of every map, in order
 
-    def map(self, fn: Callable, items: Iterable, initializer=None, initargs: tuple = ()) -> list:
+    def imap(self, fn: Callable, items: Iterable, initializer=None, initargs: tuple = ()) -> Iterator:
         token = uuid.uuid4().hex
         state = self.client.scatter([initargs], broadcast=True, hash=False)[0] if initializer else ()
         size = max(1, len(items) // (self.workers * 8)) if isinstance(items, Sized) else 1
         name = f"compare-{_name(fn)}-{token[:8]}"
         n_items = n_tasks = 0
         pending: deque = deque()
-        out: list = []
         try:
             for i, chunk in enumerate(_chunks(items, size)):
                 n_items, n_tasks = n_items + len(chunk), i + 1
                 pending.append(self.client.submit(run_chunk, fn, chunk, initializer, state, token, key=f"{name}-{i}"))
                 if len(pending) >= self.window:
-                    out.extend(pending.popleft().result())
+                    yield from pending.popleft().result()
             while pending:
-                out.extend(pending.popleft().result())
+                yield from pending.popleft().result()
         except Exception as e:
             if type(e).__module__.split(".")[0] != "distributed":
                 raise  # the task's own error (a bad document …), as on this machine
@@ -122,7 +121,9 @@ class DaskEngine:
             if initializer:
                 state.release()
         self.ran.append((_name(fn), n_items, n_tasks))
-        return out
+
+    def map(self, fn: Callable, items: Iterable, initializer=None, initargs: tuple = ()) -> list:
+        return list(self.imap(fn, items, initializer, initargs))
 
 
 def _differences(here: dict[str, str], there: dict[str, dict[str, str]]) -> list[str]:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 from scipy import sparse
@@ -142,7 +143,14 @@ def shared_passages_stage(b: Build) -> None:
         {r.doc.doc_id: r.text for r in b.results},
         unit_spans(b.units, b.frame.doc_id),
         section_locator(b.results),
+        spill=_interim(b.paths),
     )
+
+
+def _interim(paths: Paths) -> Path:
+    """data/interim/, where a stage's work may wait on disk (made if missing)."""
+    paths.interim.mkdir(parents=True, exist_ok=True)
+    return paths.interim
 
 
 def place_names(results: list[ProcessedDocument]) -> frozenset[str]:

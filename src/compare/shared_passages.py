@@ -13,15 +13,19 @@ longer side) reaches ``min_similarity``. Offsets point into the cleaned texts.
 from __future__ import annotations
 
 import math
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .clean import fold
 from .patterns import is_text_char, text_mask
-from .workers import cluster_workers, map_ordered
+from .workers import cluster_workers, imap_ordered
 
 SHINGLE = 8  # characters per shingle: long enough that common phrases (职业教育) do not seed matches
 MIN_CHARS = 15
@@ -199,6 +203,8 @@ def shingle_hashes(chars: str, k: int = SHINGLE) -> tuple[np.ndarray, np.ndarray
 
 
 PARTITION = 1 << 21  # shingles matched at once: the index is joined one hash partition at a time
+PAIR_GROUP = 1 << 22  # matches assembled into runs at once (whole documents' pairs)
+_BUCKETS = 256  # ranges of first documents the matches are spilled into
 
 
 def indexed_runs(
@@ -207,36 +213,106 @@ def indexed_runs(
     max_docs: int = MAX_DOCUMENTS,
     hashes: list | None = None,
     partition: int | None = None,
+    spill: Path | None = None,
 ) -> dict[tuple[int, int], list[tuple[int, int, int]]]:
     """Exact runs of shared shingles for every pair of streams that shares any, from one index of
     the whole corpus (no pair is compared that shares nothing): {(i, j): [(start in i, start in j,
-    length), …]} with i < j — for each pair the same runs as ``exact_runs``. A shingle found in
-    more than `max_docs` documents is ubiquitous boilerplate and seeds nothing. `hashes`: each
-    stream's shingle_hashes, when the caller already has them (a parent aligned with many children).
+    length), …]} with i < j — for each pair the same runs as ``exact_runs``. See :func:`runs_by_pair`."""
+    return dict(runs_by_pair(streams, k, max_docs, hashes, partition, spill))
+
+
+def runs_by_pair(
+    streams: list[Stream],
+    k: int = SHINGLE,
+    max_docs: int = MAX_DOCUMENTS,
+    hashes: list | None = None,
+    partition: int | None = None,
+    spill: Path | None = None,
+) -> Iterator[tuple[tuple[int, int], list[tuple[int, int, int]]]]:
+    """((i, j), runs) of every pair of streams that shares a shingle, in pair order (i, then j):
+    the runs as :func:`indexed_runs` gives them. A shingle found in more than `max_docs` documents
+    is ubiquitous boilerplate and seeds nothing. `hashes`: each stream's shingle_hashes, when the
+    caller already has them (a parent aligned with many children).
 
     The index is sorted and joined one hash partition at a time (the hashes' top bits, about
-    `partition` shingles each, default PARTITION), so its working memory is bounded by a partition, not the corpus;
-    every match of a shingle lies in its own partition, and the runs are assembled from all of
-    them, so the result is the same for any partition size."""
-    parts = hashes if hashes is not None else [shingle_hashes(s.chars, k) for s in streams]
-    if not parts:
-        return {}
-    n, length = len(streams), max(len(s.chars) for s in streams) + 1
-    total = sum(len(h) for h, _ in parts)
+    `partition` shingles each, default PARTITION): every match of a shingle lies in its own
+    partition. When there are several, the shingles wait on disk (in a temporary folder in `spill`,
+    default the system's) by partition, and the matches by range of first document; the runs are
+    then assembled a few documents' pairs at a time (about PAIR_GROUP matches). So the working
+    memory is bounded by a partition and a group, not by the corpus, and the result is the same for
+    any partition or group size."""
+    n = len(streams)
+    if not n:
+        return
+    length = max(len(s.chars) for s in streams) + 1
+    total = sum(len(h) for h, _ in hashes) if hashes is not None else sum(max(0, len(s.chars) - k + 1) for s in streams)
     partition = partition or PARTITION
     bits = max(0, (max(total, 1) - 1) // max(partition, 1)).bit_length()  # 2**bits partitions
-    tops = [(h >> np.uint64(64 - bits)).astype(np.uint32) for h, _ in parts] if bits else None
-    chosen = (
-        parts if tops is None else [(h[t == p], pos[t == p]) for (h, pos), t in zip(parts, tops, strict=True)]
-        for p in range(1 << bits)
-    )  # one partition at a time: here, or (when there are several) as tasks on a cluster
-    found = map_ordered(
-        partial(_partition_matches, n=n, length=length, max_docs=max_docs), chosen, cluster_workers() if bits else 1
-    )  # (pair, diagonal, position in i) of every shared shingle
-    pair, diag, pa = (np.concatenate([f[c] for f in found]) for c in range(3))
-    del found
+    match = partial(_partition_matches, n=n, length=length, max_docs=max_docs)
+    if not bits:  # one partition: in memory
+        parts = hashes if hashes is not None else [shingle_hashes(s.chars, k) for s in streams]
+        H = np.concatenate([h for h, _ in parts])
+        where = np.concatenate([i * length + pos for i, (_, pos) in enumerate(parts)])
+        yield from _pair_runs(*match((H, where)), n, length, k)
+        return
+    with tempfile.TemporaryDirectory(prefix="compare-passages-", dir=spill) as tmp:
+        folder = Path(tmp)
+        shingles = _spill_by_partition(streams, hashes, k, bits, folder)
+        loaded = ((np.fromfile(h, np.uint64), np.fromfile(w, np.int64)) for h, w in shingles)
+        buckets = min(n, _BUCKETS)
+        files = [folder / f"m{b}" for b in range(buckets)]
+        # one partition at a time: here, or as tasks on a cluster (the results come back in order)
+        for pair, diag, pa in imap_ordered(match, loaded, cluster_workers()):
+            bucket = (pair // n) * buckets // n  # pairs of a range of first documents
+            order = np.argsort(bucket, kind="stable")
+            rows = np.column_stack([pair, diag, pa])[order]
+            cuts = np.searchsorted(bucket[order], np.arange(buckets + 1))
+            for b in np.flatnonzero(cuts[1:] > cuts[:-1]).tolist():
+                with open(files[b], "ab") as f:
+                    rows[cuts[b] : cuts[b + 1]].tofile(f)
+            del rows, order, bucket
+        for h, w in shingles:
+            h.unlink()
+            w.unlink()
+        group: list[np.ndarray] = []
+        size = 0
+        for b, file in enumerate(files):  # consecutive ranges of first documents, about PAIR_GROUP matches
+            if file.exists():
+                group.append(np.fromfile(file, np.int64).reshape(-1, 3))
+                size += len(group[-1])
+                file.unlink()
+            if group and (size >= PAIR_GROUP or b == buckets - 1):
+                rows = np.concatenate(group)
+                group, size = [], 0
+                yield from _pair_runs(rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy(), n, length, k)
+                del rows
+
+
+def _spill_by_partition(streams, hashes, k: int, bits: int, folder: Path) -> list[tuple[Path, Path]]:
+    """Every stream's shingles written by hash partition: (hashes file, where file) per partition,
+    each in document then position order; `where` = document · length + position."""
+    length = max(len(s.chars) for s in streams) + 1
+    files = [(folder / f"h{p}", folder / f"w{p}") for p in range(1 << bits)]
+    with ExitStack() as stack:
+        out = [(stack.enter_context(open(h, "wb")), stack.enter_context(open(w, "wb"))) for h, w in files]
+        for i, s in enumerate(streams):
+            h, pos = hashes[i] if hashes is not None else shingle_hashes(s.chars, k)
+            top = (h >> np.uint64(64 - bits)).astype(np.int64)
+            order = np.argsort(top, kind="stable")
+            h, where, top = h[order], i * length + pos[order], top[order]
+            cuts = np.searchsorted(top, np.arange((1 << bits) + 1))
+            for p in np.flatnonzero(cuts[1:] > cuts[:-1]).tolist():
+                h[cuts[p] : cuts[p + 1]].tofile(out[p][0])
+                where[cuts[p] : cuts[p + 1]].tofile(out[p][1])
+    return files
+
+
+def _pair_runs(
+    pair: np.ndarray, diag: np.ndarray, pa: np.ndarray, n: int, length: int, k: int
+) -> Iterator[tuple[tuple[int, int], list[tuple[int, int, int]]]]:
+    """The runs of each pair from its matches (pair, diagonal, position in i), pairs in order."""
     if not len(pair):
-        return {}
+        return
     # Matches by pair, diagonal, position: a run is consecutive positions on one diagonal.
     pair, diag, pa = _sort_rows([pair, diag, pa], [n * n, 2 * length, length])
     first = np.r_[True, (pair[1:] != pair[:-1]) | (diag[1:] != diag[:-1]) | (pa[1:] != pa[:-1] + 1)]
@@ -244,23 +320,23 @@ def indexed_runs(
     run_last = np.r_[run_start[1:], len(pa)] - 1
     pair, sa, sb = pair[run_start], pa[run_start], pa[run_start] + diag[run_start] - length
     n_chars = pa[run_last] - sa + k
+    del diag, pa, first, run_start, run_last
     pair, sa, sb, n_chars = _sort_rows([pair, sa, sb, n_chars], [n * n, length, length, length])  # text order
     bounds = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1], True])
     triples = list(zip(sa.tolist(), sb.tolist(), n_chars.tolist(), strict=True))
-    return {
-        divmod(p, n): triples[lo:hi]
-        for p, lo, hi in zip(pair[bounds[:-1]].tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
-    }
+    for p, lo, hi in zip(pair[bounds[:-1]].tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        yield divmod(p, n), triples[lo:hi]
 
 
-def _partition_matches(chosen: list, n: int, length: int, max_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The matches among one hash partition's shingles (`chosen`: each document's hashes and
-    positions in it): for every two documents holding one (2 … max_docs documents), each pair of
-    their occurrences as (pair = i·n + j with i < j, diagonal = position in j − position in i +
-    length, position in i)."""
-    H = np.concatenate([h for h, _ in chosen])
-    where = np.concatenate([i * length + pos for i, (_, pos) in enumerate(chosen)])  # document and position
-    del chosen
+def _partition_matches(
+    shingles: tuple[np.ndarray, np.ndarray], n: int, length: int, max_docs: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The matches among one hash partition's shingles (`shingles`: their hashes, and where each is
+    as document · length + position, in document then position order): for every two documents
+    holding one (2 … max_docs documents), each pair of their occurrences as (pair = i·n + j with
+    i < j, diagonal = position in j − position in i + length, position in i)."""
+    H, where = shingles
+    del shingles
     empty = np.zeros(0, np.int64)
     if not len(H):
         return empty, empty, empty
@@ -330,13 +406,15 @@ def passages_table(
     section_at,
     min_chars: int = MIN_CHARS,
     min_similarity: float = MIN_SIMILARITY,
+    spill: Path | None = None,
 ) -> pd.DataFrame:
-    """Shared passages of every pair of documents (each unordered pair once, in doc_id order)."""
+    """Shared passages of every pair of documents (each unordered pair once, in doc_id order);
+    `spill`: where the index may wait on disk (:func:`runs_by_pair`)."""
     ids = sorted(docs.doc_id)
     streams = [make_stream(texts[d], spans[d]) for d in ids]
     city = dict(zip(docs.doc_id, docs.city, strict=True))
     rows = []
-    for (i, j), runs in indexed_runs(streams).items():
+    for (i, j), runs in runs_by_pair(streams, spill=spill):
         if sum(r[2] for r in runs) < min_chars:  # too little shared to hold one passage
             continue
         da, db = ids[i], ids[j]

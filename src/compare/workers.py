@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol, TypeVar
 
@@ -25,7 +25,7 @@ class Engine(Protocol):
 
     workers: int
 
-    def map(self, fn: Callable, items: Iterable, initializer=None, initargs: tuple = ()) -> list: ...
+    def imap(self, fn: Callable, items: Iterable, initializer=None, initargs: tuple = ()) -> Iterator: ...
 
 
 _engine: Engine | None = None
@@ -55,22 +55,33 @@ def default_workers(size: int, threshold: int) -> int:
     return (os.cpu_count() or 1) if size >= threshold else 1
 
 
-def map_ordered(
+def imap_ordered(
     fn: Callable[..., R], items: Iterable[T], workers: int, initializer=None, initargs: tuple = ()
-) -> list[R]:
-    """`fn` over `items`, results in input order. `initializer(*initargs)` runs once per worker (or
-    once here): the place for large shared inputs, which are then sent once, not with every item.
-    With one worker the items are consumed one at a time (a generator is never held whole)."""
+) -> Iterator[R]:
+    """`fn` over `items`, results yielded in input order as they come (a caller that writes each
+    away holds one at a time). `initializer(*initargs)` runs once per worker (or once here): the
+    place for large shared inputs, which are then sent once, not with every item. With one worker
+    the items are consumed one at a time (a generator is never held whole)."""
     if workers > 1 and _engine is not None:
-        return _engine.map(fn, items, initializer, initargs)
+        yield from _engine.imap(fn, items, initializer, initargs)
+        return
     if workers > 1:
         items = list(items)
         if len(items) >= 2:
             with ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs) as pool:
-                return list(pool.map(fn, items, chunksize=max(1, len(items) // (workers * 8))))
+                yield from pool.map(fn, items, chunksize=max(1, len(items) // (workers * 8)))
+            return
     if initializer:
         initializer(*initargs)
-    return [fn(x) for x in items]
+    for x in items:
+        yield fn(x)
+
+
+def map_ordered(
+    fn: Callable[..., R], items: Iterable[T], workers: int, initializer=None, initargs: tuple = ()
+) -> list[R]:
+    """:func:`imap_ordered`'s results as a list."""
+    return list(imap_ordered(fn, items, workers, initializer, initargs))
 
 
 # ---------------------------------------------------------------- the worker's side of an engine
