@@ -494,10 +494,16 @@ def test_counts_of_joined_tokens_are_the_token_lists_counts(tables):
     units = analysis_units(tables["sections"], tables["tasks"])
     for sample in (lists, [tok.tokenize(t) for t in units.text]):
         want_counts, want_terms = term_counts(sample)
-        counts, terms = joined_counts([" ".join(t) for t in sample])
-        assert list(terms) == list(want_terms)
-        assert counts.shape == want_counts.shape and (counts != want_counts).nnz == 0
-        assert counts.has_sorted_indices and counts.dtype == want_counts.dtype
+        for chunk in (1, 2, 7, 10**6):  # counted a few units at a time, or all at once: the same
+            counts, terms = joined_counts([" ".join(t) for t in sample], chunk=chunk)
+            assert list(terms) == list(want_terms)
+            assert counts.shape == want_counts.shape and (counts != want_counts).nnz == 0
+            assert counts.has_sorted_indices and counts.dtype == want_counts.dtype
+            for a in ("indptr", "indices", "data"):
+                got, want = getattr(counts, a), getattr(want_counts, a)
+                assert got.dtype == want.dtype and np.array_equal(got, want), a
+    counts, terms = joined_counts([])
+    assert counts.shape == (0, 0) and list(terms) == []
 
 
 def test_sparse_part_added_in_place_has_the_bits_of_adding_it_dense():

@@ -228,17 +228,8 @@ def instrument_units_frame(docs) -> pd.DataFrame:
     """The instrument_units table's rows: `docs` are (city, cleaned text, units) per document."""
     from .schemas import INSTRUMENT_UNITS
 
-    rows = [
-        {
-            "unit_id": u.unit_id,
-            "doc_id": u.doc_id,
-            "city": city,
-            "section_id": u.section_id,
-            "char_start": u.start,
-            "char_end": u.end,
-            "text": text[u.start : u.end],
-            "excluded": u.excluded,
-        }
+    rows = [  # tuples in the table's column order, not a dict per row: a corpus has millions of units
+        (u.unit_id, u.doc_id, city, u.section_id, u.start, u.end, text[u.start : u.end], u.excluded)
         for city, text, us in docs
         for u in us
     ]
@@ -285,7 +276,7 @@ def instrument_codes_frame(docs, rule_rows: list[tuple], books: tuple[Codebook, 
     from .schemas import INSTRUMENT_CODES
 
     columns = INSTRUMENT_CODES.columns
-    rows = [dict(zip(columns, r, strict=True)) for r in rule_rows]
+    rows = list(rule_rows)  # tuples in the table's column order, not a dict per row (millions of rows)
     city_of = {u.unit_id: (u.doc_id, city) for city, _, us in docs for u in us}
     known = {b.id: b for b in books}
     for h in (human if human is not None else pd.DataFrame(columns=["unit_id"])).itertuples():
@@ -293,19 +284,8 @@ def instrument_codes_frame(docs, rule_rows: list[tuple], books: tuple[Codebook, 
         if book is None or h.unit_id not in city_of:
             continue
         doc_id, city = city_of[h.unit_id]
-        rows.append(
-            {
-                "unit_id": h.unit_id,
-                "doc_id": doc_id,
-                "city": city,
-                "framework": h.framework,
-                "source": h.source,
-                "code": h.code,
-                "type": book.type_of(h.code) if h.code in book.code_ids else "",
-                "score": 1.0,
-                "evidence": [],
-            }
-        )
+        code_type = book.type_of(h.code) if h.code in book.code_ids else ""
+        rows.append((h.unit_id, doc_id, city, h.framework, h.source, h.code, code_type, 1.0, []))
     return pd.DataFrame(rows, columns=columns)
 
 

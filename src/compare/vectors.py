@@ -45,29 +45,51 @@ def term_counts(tokens: list[list[str]]) -> tuple[sparse.csr_matrix, np.ndarray]
     return counts, terms[order]
 
 
-def joined_counts(joined: list[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
+COUNT_CHUNK = 1 << 13  # units whose tokens are split and counted at once by joined_counts
+
+
+def joined_counts(joined: list[str], chunk: int = COUNT_CHUNK) -> tuple[sparse.csr_matrix, np.ndarray]:
     """`term_counts` of space-separated token strings (as the token cache keeps them), split,
-    counted and sorted by Arrow: a corpus's tokens never become Python objects, only its terms."""
+    counted and sorted by Arrow: a corpus's tokens never become Python objects, only its terms.
+    `chunk` units at a time are split and counted (their distinct terms by unit), so only counts,
+    never every token, are held; the result is the same for any chunk size."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    lists = pc.split_pattern(pa.array(joined, pa.large_string()), " ")
-    flat = pc.list_flatten(lists)
-    keep = pc.not_equal(flat, "")  # "" (a unit without tokens) splits into one empty string
-    flat = flat.filter(keep)
-    rows = pc.list_parent_indices(lists).filter(keep).to_numpy()
-    encoded = flat.dictionary_encode()
-    terms = encoded.dictionary
-    order = pc.sort_indices(terms).to_numpy()  # UTF-8 byte order is code point order: Python's sorted()
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    codes = encoded.indices.to_numpy()
-    counts = sparse.csr_matrix(
-        (np.ones(len(codes)), (rows.astype(np.int64), rank[codes])), shape=(len(joined), len(terms))
-    )
-    counts.sum_duplicates()
-    counts.sort_indices()
-    return counts, np.asarray(terms.take(pa.array(order)).to_pylist(), dtype=object)
+    lengths, codes, counts = [], [], []  # per chunk: distinct terms per unit, their codes and counts
+    dictionaries = []
+    for lo in range(0, max(len(joined), 1), chunk):
+        part = joined[lo : lo + chunk]
+        lists = pc.split_pattern(pa.array(part, pa.large_string()), " ")
+        flat = pc.list_flatten(lists)
+        keep = pc.not_equal(flat, "")  # "" (a unit without tokens) splits into one empty string
+        rows = pc.list_parent_indices(lists).filter(keep).to_numpy().astype(np.int64)
+        encoded = flat.filter(keep).dictionary_encode()
+        del lists, flat, keep
+        dictionaries.append(encoded.dictionary)
+        width = max(len(encoded.dictionary), 1)
+        pairs, n = np.unique(rows * width + encoded.indices.to_numpy(), return_counts=True)  # by unit, then code
+        del rows, encoded
+        lengths.append(np.bincount(pairs // width, minlength=len(part)))
+        codes.append((pairs % width).astype(np.int32))
+        counts.append(n.astype(np.int32))
+        del pairs, n
+    terms = pc.unique(pa.chunked_array(dictionaries, pa.large_string()))
+    terms = terms.take(pc.sort_indices(terms))  # UTF-8 byte order is code point order: Python's sorted()
+    # The matrix filled a chunk at a time, each unit's terms in column order.
+    indptr = np.r_[0, np.cumsum(np.concatenate(lengths))]
+    indices = np.empty(indptr[-1], np.int32)
+    data = np.empty(indptr[-1], np.float64)
+    at = 0
+    for k, d in enumerate(dictionaries):
+        cols = pc.index_in(d, value_set=terms).to_numpy(zero_copy_only=False).astype(np.int32)[codes[k]]
+        order = np.lexsort((cols, np.repeat(np.arange(len(lengths[k])), lengths[k])))
+        indices[at : at + len(order)], data[at : at + len(order)] = cols[order], counts[k][order]
+        at += len(order)
+        codes[k] = counts[k] = None
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(joined), len(terms)))
+    matrix.has_sorted_indices = True
+    return matrix, np.asarray(terms.to_pylist(), dtype=object)
 
 
 def pooled(counts: sparse.csr_matrix, keys, names) -> sparse.csr_matrix:
