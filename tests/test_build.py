@@ -1,6 +1,7 @@
 """The build end to end: reproducible bytes, atomic replacement, and clear errors for bad input."""
 
 import csv
+import shutil
 
 import pandas as pd
 
@@ -188,3 +189,63 @@ def test_pieces_out_of_the_tables_order_are_refused(tables):
     assert sum(len(p) for p in _in_order(spec, pieces)) == 36
     with pytest.raises(ValueError, match="document_similarity: a piece starts at"):
         list(_in_order(spec, pieces[::-1]))
+
+
+def test_a_document_added_to_a_built_corpus_is_the_only_one_processed(built, tmp_path, monkeypatch):
+    """The next build reuses each unchanged document's stored results (reading, cleaning, sections,
+    tasks, targets, instrument pre-labels) and processes only what is new or changed; every output
+    byte is that of a build from nothing."""
+    from compare import instruments, pipeline
+    from compare.registry import sha256_file
+
+    processed, labelled = [], []
+    real_process, real_label = pipeline.process_document, instruments.document_instruments
+
+    def process(doc, paths):
+        processed.append(doc.doc_id)
+        return real_process(doc, paths)
+
+    def label(item, books):
+        labelled.append(item[0])
+        return real_label(item, books)
+
+    monkeypatch.setattr(pipeline, "process_document", process)
+    monkeypatch.setattr(instruments, "document_instruments", label)
+    paths = scratch_project(tmp_path)
+    with open(paths.registry, encoding="utf-8") as f:
+        registry = f.read()
+    edit_registry(paths, lambda rows: [r for r in rows if r["doc_id"] != "wuwei"])
+    build(paths, **QUIET)
+    assert sorted(processed) == sorted(set(DOC_IDS) - {"wuwei"}) and sorted(labelled) == sorted(processed)
+    processed.clear(), labelled.clear()
+    paths.registry.write_text(registry, encoding="utf-8")  # the document comes (back) into the corpus
+    logged = []
+    build(paths, log=logged.append, warn=lambda _: None)
+    assert processed == ["wuwei"] and labelled == ["wuwei"]
+    assert "5 unchanged documents not processed again" in logged[-1]
+    assert any("qingyang" in line and "unchanged: not processed again" in line for line in logged)
+    assert snapshot(paths) == snapshot(built[0])  # as built from nothing
+    memo = paths.interim / "memo"
+    assert {p.parent.name for p in memo.rglob("*.pickle")} == {"documents", "instruments"}
+    assert len(list(memo.rglob("*.pickle"))) == 2 * len(DOC_IDS)  # only what this build used is kept
+
+    # A changed file, a changed registry row: those documents again; unreadable entries: computed again.
+    processed.clear()
+    (paths.raw / "zhongwei.txt").write_text((paths.raw / "zhongwei.txt").read_text(encoding="utf-8") + "\n", "utf-8")
+    digest = sha256_file(paths.raw / "zhongwei.txt")  # the edit, recorded as `compare add` would
+    edit_registry(paths, lambda rows: [{**r, "sha256": digest} if r["doc_id"] == "zhongwei" else r for r in rows])
+    edit_registry(
+        paths, lambda rows: [{**r, "city_en": "Qin Huangdao"} if r["doc_id"] == "qinhuangdao" else r for r in rows]
+    )
+    build(paths, **QUIET)
+    assert sorted(processed) == ["qinhuangdao", "zhongwei"]
+    processed.clear()
+    for entry in (memo / "documents").iterdir():
+        entry.write_bytes(entry.read_bytes()[:100])  # cut short (a full disk, a killed build)
+    build(paths, **QUIET)
+    assert sorted(processed) == sorted(DOC_IDS)
+    fresh = scratch_project(tmp_path / "fresh")
+    shutil.copy(paths.registry, fresh.registry)
+    shutil.copy(paths.raw / "zhongwei.txt", fresh.raw / "zhongwei.txt")
+    build(fresh, **QUIET)
+    assert snapshot(paths) == snapshot(fresh)

@@ -24,44 +24,27 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .config import PACKAGE_DIR, Paths
+from .config import Paths
 from .errors import CompareError
+from .memo import LIBRARIES, fingerprint, library_version
 from .workers import attach, run_chunk
 
 ENV = "COMPARE_SCHEDULER"
 TIMEOUT_ENV = "COMPARE_SCHEDULER_TIMEOUT"  # seconds to reach the scheduler and to wait for its first worker
-# Libraries whose version can change a table's bytes (numbers, tokens, the Parquet encoding).
-LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas", "pyarrow", "jieba", "rjieba", "rapidfuzz", "opencc")
-
-
-def fingerprint() -> str:
-    """The compare package's code and data, as one digest."""
-    h = hashlib.sha256()
-    for p in sorted(PACKAGE_DIR.rglob("*")):
-        if p.is_file() and "__pycache__" not in p.parts:
-            h.update(p.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def identity(registry: str) -> dict[str, str]:
     """What this process runs and sees (run on the client and on every worker)."""
     from . import __version__
 
-    def lib(name: str) -> str:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return "missing"
-
     path = Path(registry)
     return {
         "compare": __version__,
         "compare code and data": fingerprint(),
         "python": platform.python_version(),
-        **{name: lib(name) for name in LIBRARIES},
+        **{name: library_version(name) for name in LIBRARIES},
         registry: hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "not found",
     }
 

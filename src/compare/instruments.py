@@ -254,16 +254,21 @@ def document_instruments(item, books: tuple[Codebook, ...]) -> tuple[list[Unit],
     return us, rows
 
 
-def instruments(items, books: tuple[Codebook, ...], human: pd.DataFrame | None = None, workers: int | None = None):
+def instruments(
+    items, books: tuple[Codebook, ...], human: pd.DataFrame | None = None, workers: int | None = None, stored=None
+):
     """The instrument_units and instrument_codes tables of every document (`items` as
     :func:`document_instruments` takes them), the human codes (`human`: unit_id, framework, source,
-    code) beside the rules'."""
+    code) beside the rules'. `stored`: (a :class:`compare.memo.Memo`, each item's key), to reuse the
+    documents' results of the last build."""
     from .workers import default_workers, map_ordered
 
+    def compute(todo: list) -> list:
+        n = workers if workers is not None else default_workers(sum(len(i[2]) for i in todo), PARALLEL_MIN_CHARS)
+        return map_ordered(partial(document_instruments, books=books), todo, n)
+
     items = list(items)
-    if workers is None:
-        workers = default_workers(sum(len(i[2]) for i in items), PARALLEL_MIN_CHARS)
-    found = map_ordered(partial(document_instruments, books=books), items, workers)
+    found = stored[0].map(compute, items, stored[1]) if stored else compute(items)
     docs = [(item[1], item[2], us) for item, (us, _) in zip(items, found, strict=True)]
     return instrument_units_frame(docs), instrument_codes_frame(
         docs, [r for _, rows in found for r in rows], books, human

@@ -10,6 +10,7 @@ on every core when the corpus is large); the others compare the documents.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
@@ -25,15 +26,16 @@ from . import schemas
 from .analysis_units import analysis_units, unit_spans
 from .citations import citations_frame
 from .clean import cleaning_log_frame
-from .codebooks import codebooks
+from .codebooks import codebooks, project_codebooks
 from .config import Paths
 from .document_similarity import document_similarity_pieces
 from .documents import ProcessedDocument, documents_frame, process_document
 from .instruments import instruments, read_human_codes
 from .keyness import keyness
 from .lineage import Corpus, document_parents_frame, lineage_frame, lineage_rows, resolve_parents, target_lineage_frame
+from .memo import Memo, digest
 from .output import StagedDirectory, TableWriter, atomic_write_text
-from .registry import REFERENCE_LEVELS, Document, load_registry, verify_files
+from .registry import REFERENCE_LEVELS, Document, load_registry, sha256_file, verify_files
 from .section_pairs import top_pairs_pieces
 from .sections import section_finder, sections_frame
 from .shared_passages import passages_table
@@ -65,8 +67,11 @@ class Build:
 
     paths: Paths
     docs: list[Document]
-    token_cache: bool = True
+    caches: bool = True  # reuse (and keep) the token cache and the per-document results in data/interim
     results: list[ProcessedDocument] = field(default_factory=list)
+    doc_keys: list[str] = field(default_factory=list)  # each document's inputs, as a memo key
+    memos: list[Memo] = field(default_factory=list)
+    unchanged: set[str] = field(default_factory=set)  # documents whose stored result was used
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     units: pd.DataFrame | None = None
     counts: sparse.csr_matrix | None = None
@@ -86,8 +91,23 @@ def process_documents(docs: list[Document], paths: Paths, workers: int | None = 
     return map_ordered(partial(process_document, paths=paths), docs, workers)
 
 
+def memo(b: Build, name: str) -> Memo:
+    """The stored results of one per-document step (none when the build keeps no caches)."""
+    m = Memo(b.paths.interim / "memo" if b.caches else None, name)
+    b.memos.append(m)
+    return m
+
+
 def documents_stage(b: Build) -> None:
-    b.results = process_documents(b.docs, b.paths)
+    """Every document read, cleaned and parsed — or, when its file, registry row and compare's code
+    are those of the last build, its stored result."""
+    stored = memo(b, "documents")
+    b.doc_keys = [
+        stored.key(json.dumps(d.as_row(), sort_keys=True), str(b.paths.raw / d.file), sha256_file(b.paths.raw / d.file))
+        for d in b.docs
+    ]
+    b.results = stored.map(partial(process_documents, paths=b.paths), b.docs, b.doc_keys)
+    b.unchanged = {b.docs[i].doc_id for i in stored.reused}
     rs = b.results
     b.frame = pd.DataFrame(
         {
@@ -112,7 +132,7 @@ def documents_stage(b: Build) -> None:
 
 def tokens_stage(b: Build) -> None:
     b.units = analysis_units(b.tables["sections"], b.tables["tasks"])
-    cache = TokenCache(b.paths.token_cache if b.token_cache else None)
+    cache = TokenCache(b.paths.token_cache if b.caches else None)
     b.counts, b.terms = joined_counts(cache.joined(b.units.text.tolist()))
 
 
@@ -181,8 +201,11 @@ def instruments_stage(b: Build) -> None:
         (r.doc.doc_id, r.doc.city, r.text, r.parsed.sections, [(t.char_start, t.char_end) for t in r.tasks])
         for r in b.results
     ]
+    books = codebooks(b.paths)
+    stored = memo(b, "instruments")
+    books_key = digest(*(f"{p}\0{p.read_text(encoding='utf-8')}" for p in project_codebooks(b.paths)))
     b.tables["instrument_units"], b.tables["instrument_codes"] = instruments(
-        items, codebooks(b.paths), read_human_codes(b.paths.coding)
+        items, books, read_human_codes(b.paths.coding), stored=(stored, [digest(k, books_key) for k in b.doc_keys])
     )
 
 
@@ -270,7 +293,7 @@ def run_stages(
     paths: Paths,
     docs: list[Document],
     on_stage: Callable[[Build, Stage, float], None] | None = None,
-    token_cache: bool = True,
+    caches: bool = True,
     sink: Sink | None = None,
 ) -> Build:
     """Every stage in order; each table is checked against its schema as soon as no later stage
@@ -279,7 +302,7 @@ def run_stages(
     tables of every stage are never held at once. Without a sink they are kept in `tables`.
     `on_stage(build, stage, seconds)` after each stage (progress, the benchmark's clock; the
     seconds include finishing its tables)."""
-    b = Build(paths, docs, token_cache)
+    b = Build(paths, docs, caches)
     kept: dict[str, pd.DataFrame] = {}
     for k, stage in enumerate(STAGES):
         t0 = time.perf_counter()
@@ -355,7 +378,12 @@ def build(
                 log(
                     f"  {r.doc.doc_id:<14} {len(r.text):>7,} chars {len(r.parsed.sections):>4} sections "
                     f"{len(r.tasks):>3} tasks {len(r.targets):>3} targets  "
-                    f"({r.decoded.format}, {r.decoded.encoding}, {sum(r.seconds.values()):.2f}s)"
+                    f"({r.decoded.format}, {r.decoded.encoding}, "
+                    + (
+                        "unchanged: not processed again)"
+                        if r.doc.doc_id in b.unchanged
+                        else f"{sum(r.seconds.values()):.2f}s)"
+                    )
                 )
 
     tables: dict[str, pd.DataFrame] = {}
@@ -376,6 +404,8 @@ def build(
         b = run_stages(paths, docs, progress, sink=sink)
         for r in b.results:
             atomic_write_text(out / "text" / f"{r.doc.doc_id}.txt", r.text)
+    for m in b.memos:  # the build is written: keep the stored results it used, and only those
+        m.keep_only_used()
     for r in b.results:
         warnings.extend(r.warnings)
     for w in warnings:
@@ -384,7 +414,8 @@ def build(
     log(
         f"built {len(docs)} documents: {rows['sections']} sections, {rows['tasks']} tasks, "
         f"{rows['targets']} targets, {rows['shared_passages']} shared passages "
-        f"→ {paths.processed} ({seconds:.1f}s)"
+        f"→ {paths.processed} ({seconds:.1f}s"
+        + (f"; {len(b.unchanged)} unchanged documents not processed again)" if b.unchanged else ")")
     )
     return BuildResult(
         b.results, {name: tables[name] for name in schemas.ALL_TABLES if name in tables}, warnings, seconds

@@ -1,0 +1,134 @@
+"""What a build keeps for the next one: the per-document results of the last build.
+
+Input: a per-document function's inputs (a document's registry row and raw file, and whatever
+else the function reads). Output: its result, stored in ``data/interim/memo/<name>/`` under a key
+that covers everything the result depends on: those inputs, and the code and libraries that
+compute it — compare's own code and data (a fingerprint of the package) and the versions of
+Python and of the libraries that read, clean, segment and count. A document whose file, registry
+row, code and libraries are unchanged is not processed again (`compare add` then `make report`
+processes only the new document); any change makes a new key, so a stored result is never used
+for other inputs. After a build only the entries it used are kept. ``make clean`` removes them
+all; the external converter of old ``.doc`` files (LibreOffice, antiword) is not in the key.
+
+The entries are pickles that this project's own builds wrote; an unreadable one is computed
+again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import platform
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from .config import PACKAGE_DIR
+from .output import atomic_write_bytes
+
+# Libraries whose version can change a table's bytes (reading, numbers, tokens, the Parquet encoding).
+LIBRARIES = (
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "pandas",
+    "pyarrow",
+    "jieba",
+    "rjieba",
+    "rapidfuzz",
+    "opencc",
+    "cn2an",
+    "beautifulsoup4",
+    "lxml",
+    "python-docx",
+    "pypdf",
+    "PyYAML",
+)
+
+
+def fingerprint() -> str:
+    """The compare package's code and data, as one digest."""
+    h = hashlib.sha256()
+    for p in sorted(PACKAGE_DIR.rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts:
+            h.update(p.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def library_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "missing"
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """compare's code and data, Python's version and the LIBRARIES' versions, as one digest."""
+    parts = [fingerprint(), platform.python_version(), *(f"{n} {library_version(n)}" for n in LIBRARIES)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def digest(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        b = p if isinstance(p, bytes) else p.encode("utf-8")
+        h.update(len(b).to_bytes(8, "little") + b)
+    return h.hexdigest()
+
+
+class Memo:
+    """Results of one per-document function (`name`), one file per key, in `folder` (None: keep
+    nothing). Keys come from :meth:`key`, which adds the code digest to the inputs given."""
+
+    def __init__(self, folder: Path | None, name: str):
+        self.folder = folder / name if folder is not None else None
+        self.name = name
+        self.used: set[str] = set()
+        self.reused: set[int] = set()  # the items whose stored result the last map used
+
+    def key(self, *inputs: str | bytes) -> str:
+        return digest(code_digest(), self.name, *inputs)
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key[:40]}.pickle"
+
+    def get(self, key: str):
+        """The stored result, or None (nothing stored, or an entry that cannot be read)."""
+        if self.folder is None:
+            return None
+        self.used.add(key)
+        try:
+            with open(self._path(key), "rb") as f:
+                return pickle.load(f)
+        except FileNotFoundError:
+            return None
+        except Exception:  # a truncated or foreign file: compute it again
+            return None
+
+    def put(self, key: str, value) -> None:
+        if self.folder is not None:
+            self.used.add(key)
+            atomic_write_bytes(self._path(key), pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def keep_only_used(self) -> None:
+        """Remove the entries this build did not ask for (other documents, older code)."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        keep = {self._path(k).name for k in self.used}
+        for p in self.folder.iterdir():
+            if p.name not in keep:
+                p.unlink(missing_ok=True)
+
+    def map(self, compute, items: Iterable, keys: list[str]) -> list:
+        """The result of every item (`keys`: each item's key): stored ones where known, and
+        `compute(the other items)` (a list of their results, in order) for the rest."""
+        items = list(items)
+        found = [self.get(k) for k in keys]
+        todo = [i for i, v in enumerate(found) if v is None]
+        self.reused = set(range(len(items))) - set(todo)
+        for i, value in zip(todo, compute([items[i] for i in todo]), strict=True):
+            found[i] = value
+            self.put(keys[i], value)
+        return found
