@@ -7,8 +7,9 @@ and the real national plan as every document's parent; N counts the synthetic do
 For each N the build's own named stages (`compare.pipeline.STAGES`: documents, tokens, section
 pairs, document similarity, shared passages, keyness) run in one process through
 `compare.pipeline.run_stages` — the code `compare build` runs — with tokens not cached, and each
-is timed. Then the whole pipeline runs as `compare build` in a fresh process with a cold token
-cache, writing every table. `seconds` is wall time; `peak_mb` is the process's peak resident
+is timed. Then the whole pipeline runs as `compare build` in a fresh process with nothing stored
+from an earlier build (cold token cache, no per-document results), writing every table; and again
+after one document is added to the built corpus (the others' results stored by the last build). `seconds` is wall time; `peak_mb` is the process's peak resident
 memory so far (for a stage: the high-water mark up to the end of that stage; for the whole
 pipeline: the largest process, workers included).
 
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["n_docs", "n_chars", "stage", "stage_zh", "seconds", "peak_mb", "n_pages"]
 REPORT = ("report pages (compare report update)", "报告页面")  # n_docs: the number of cities
 WHOLE = ("whole pipeline (compare build)", "完整流程")
+ADDED = ("one document added (compare build)", "新增一份文件")
 
 
 def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
@@ -82,9 +84,27 @@ def stages(paths) -> list[tuple[str, str, float, float]]:
 
 
 def whole_pipeline(paths) -> tuple[float, float]:
-    """`compare build` in a fresh process, cold token cache: (seconds, peak MB of the largest process)."""
+    """`compare build` in a fresh process, nothing stored from an earlier build (no token cache, no
+    per-document results): (seconds, peak MB of the largest process)."""
     shutil.rmtree(paths.interim, ignore_errors=True)
     shutil.rmtree(paths.processed, ignore_errors=True)
+    return timed_build(paths)
+
+
+def one_document_added(paths) -> tuple[float, float]:
+    """`compare build` when one document has been added to a built corpus (the corpus is first built
+    without its last document, after a whole build): (seconds, peak MB)."""
+    from compare.registry import load_registry, write_registry
+
+    registry = paths.registry.read_bytes()
+    write_registry(paths, load_registry(paths)[:-1])
+    timed_build(paths)
+    paths.registry.write_bytes(registry)
+    return timed_build(paths)
+
+
+def timed_build(paths) -> tuple[float, float]:
+    """`compare build` in a fresh process: (seconds, peak MB of the largest process)."""
     probe = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
         "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
@@ -112,8 +132,9 @@ def measure_size(n: int, directory: Path) -> list[dict]:
         dict(n_docs=n, n_chars=n_chars, stage=s, stage_zh=zh, seconds=round(sec, 3), peak_mb=mb)
         for s, zh, sec, mb in stages(paths)
     ]
-    sec, mb = whole_pipeline(paths)
-    rows.append(dict(n_docs=n, n_chars=n_chars, stage=WHOLE[0], stage_zh=WHOLE[1], seconds=round(sec, 3), peak_mb=mb))
+    for (stage, zh), measure in ((WHOLE, whole_pipeline), (ADDED, one_document_added)):
+        sec, mb = measure(paths)
+        rows.append(dict(n_docs=n, n_chars=n_chars, stage=stage, stage_zh=zh, seconds=round(sec, 3), peak_mb=mb))
     return rows
 
 
