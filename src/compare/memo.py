@@ -102,9 +102,7 @@ class Memo:
         try:
             with open(self._path(key), "rb") as f:
                 return pickle.load(f)
-        except FileNotFoundError:
-            return None
-        except Exception:  # a truncated or foreign file: compute it again
+        except Exception:  # none stored, or a truncated or foreign file: compute it again
             return None
 
     def put(self, key: str, value) -> None:

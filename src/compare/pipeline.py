@@ -205,7 +205,7 @@ def instruments_stage(b: Build) -> None:
     stored = memo(b, "instruments")
     books_key = digest(*(f"{p}\0{p.read_text(encoding='utf-8')}" for p in project_codebooks(b.paths)))
     b.tables["instrument_units"], b.tables["instrument_codes"] = instruments(
-        items, books, read_human_codes(b.paths.coding), stored=(stored, [digest(k, books_key) for k in b.doc_keys])
+        items, books, read_human_codes(b.paths.coding), stored=(stored, [stored.key(k, books_key) for k in b.doc_keys])
     )
 
 
