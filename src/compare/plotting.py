@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 import textwrap
 import warnings
 from functools import lru_cache
@@ -74,6 +75,23 @@ def _render(fig, fmt: str, **kw) -> bytes:
     return buf.getvalue()
 
 
+# The ids matplotlib gives a clip path (p…), a marker (m…) or a collection's path (C…_…_…): a hash of
+# the shape's coordinates at full precision, whose last bits differ from one CPU to another.
+_HASHED_ID = re.compile(rb'id="((?:p|m)[0-9a-f]{10}|C\d+_\d+_[0-9a-f]{10})"')
+
+
+def stable_svg_ids(svg: bytes) -> bytes:
+    """The SVG with each hashed id renamed by the order it is defined in (clip0, marker1, …), so the
+    file is the same on every machine: the coordinates it prints are rounded, the hashes were not."""
+    names: dict[bytes, bytes] = {}
+    for m in _HASHED_ID.finditer(svg):
+        kind = {ord("p"): b"clip", ord("m"): b"marker"}.get(m.group(1)[0], b"path")
+        names.setdefault(m.group(1), kind + str(len(names)).encode())
+    if not names:
+        return svg
+    return re.sub(b"|".join(re.escape(k) for k in names), lambda m: names[m.group()], svg)
+
+
 def save(fig, name: str, alt: str, sources: str, paths: Paths | None = None):
     """Write figures/<name>.png and .svg and return the HTML that shows the figure with its sources.
 
@@ -89,7 +107,7 @@ def save(fig, name: str, alt: str, sources: str, paths: Paths | None = None):
             0.0, 0.0, sources, ha="left", va="top", fontsize=7, color="#555555", wrap=True, transform=fig.transFigure
         )
     png = _render(fig, "png", dpi=DPI, metadata={"Software": None})
-    svg = _render(fig, "svg", metadata={"Date": None, "Creator": None})
+    svg = stable_svg_ids(_render(fig, "svg", metadata={"Date": None, "Creator": None}))
     plt.close(fig)
     atomic_write_bytes(paths.figures / f"{name}.png", png)
     atomic_write_bytes(paths.figures / f"{name}.svg", svg)
