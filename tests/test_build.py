@@ -249,3 +249,45 @@ def test_a_document_added_to_a_built_corpus_is_the_only_one_processed(built, tmp
     shutil.copy(paths.raw / "zhongwei.txt", fresh.raw / "zhongwei.txt")
     build(fresh, **QUIET)
     assert snapshot(paths) == snapshot(fresh)
+
+
+def test_instrument_tables_are_made_a_batch_of_documents_at_a_time(built, tables, tmp_path, monkeypatch):
+    """The instrument tables are made from each document's stored results a few documents at a time
+    (here two), so a large corpus's rows are never all held: the same bytes as a build that made
+    them at once; an entry cut short is computed and stored again; a build that keeps no caches
+    works in a scratch folder, removed at its end."""
+    from compare import instruments
+    from compare.pipeline import run_stages
+    from compare.registry import load_registry
+
+    monkeypatch.setattr(instruments, "BATCH_DOCUMENTS", 2)
+    batches, labelled = [], []
+    real_frame, real_label = instruments.instrument_codes_frame, instruments.document_instruments
+
+    def codes_frame(docs, *args, **kwargs):
+        batches.append(len(docs))
+        return real_frame(docs, *args, **kwargs)
+
+    def label(item, books):
+        labelled.append(item[0])
+        return real_label(item, books)
+
+    monkeypatch.setattr(instruments, "instrument_codes_frame", codes_frame)
+    monkeypatch.setattr(instruments, "document_instruments", label)
+    paths = scratch_project(tmp_path)
+    build(paths, **QUIET)
+    assert batches == [2, 2, 2] and sorted(labelled) == sorted(DOC_IDS)
+    assert snapshot(paths) == snapshot(built[0])
+
+    labelled.clear()
+    entry = sorted((paths.interim / "memo" / "instruments").iterdir())[0]
+    entry.write_bytes(entry.read_bytes()[:100])  # cut short: a full disk, a killed build
+    build(paths, **QUIET)
+    assert len(labelled) == 1 and snapshot(paths) == snapshot(built[0])
+    build(paths, **QUIET)
+    assert len(labelled) == 1  # stored again the first time
+
+    kept = run_stages(paths, load_registry(paths), caches=False).tables
+    assert not list(paths.interim.glob("instruments-*"))
+    for name in ("instrument_units", "instrument_codes"):
+        pd.testing.assert_frame_equal(kept[name], tables[name])

@@ -16,6 +16,7 @@ again.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import pickle
 import platform
@@ -105,6 +106,18 @@ class Memo:
         except Exception:  # none stored, or a truncated or foreign file: compute it again
             return None
 
+    def get_many(self, keys: Iterable[str]) -> list:
+        """:meth:`get` of each key. The cycle collector is paused meanwhile: a result is thousands
+        of small objects without cycles, and loading them set it off over and over, across all the
+        build holds (a 1,000-document corpus's pre-labels read in 4.1 s instead of 0.7 s)."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return [self.get(k) for k in keys]
+        finally:
+            if collecting:
+                gc.enable()
+
     def put(self, key: str, value) -> None:
         if self.folder is not None:
             self.used.add(key)
@@ -119,11 +132,28 @@ class Memo:
             if p.name not in keep:
                 p.unlink(missing_ok=True)
 
+    def fill(self, compute, items: Iterable, keys: list[str]) -> None:
+        """Store the result of every item not stored yet; `compute(those items)` yields their
+        results in order, each stored as it comes and let go of (the corpus's results are never
+        held at once). Read them back with :meth:`get`."""
+        items = list(items)
+        todo = [i for i, k in enumerate(keys) if not self.has(k)]
+        self.reused = set(range(len(items))) - set(todo)
+        for i, value in zip(todo, compute([items[i] for i in todo]), strict=True):
+            self.put(keys[i], value)
+
+    def has(self, key: str) -> bool:
+        """Whether an entry is stored for `key` (:meth:`get` still reads None from one cut short)."""
+        if self.folder is None:
+            return False
+        self.used.add(key)
+        return self._path(key).is_file()
+
     def map(self, compute, items: Iterable, keys: list[str]) -> list:
         """The result of every item (`keys`: each item's key): stored ones where known, and
         `compute(the other items)` (a list of their results, in order) for the rest."""
         items = list(items)
-        found = [self.get(k) for k in keys]
+        found = self.get_many(keys)
         todo = [i for i, v in enumerate(found) if v is None]
         self.reused = set(range(len(items))) - set(todo)
         for i, value in zip(todo, compute([items[i] for i in todo]), strict=True):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from .codebooks import codebooks, project_codebooks
 from .config import Paths
 from .document_similarity import document_similarity_pieces
 from .documents import ProcessedDocument, documents_frame, process_document
-from .instruments import instruments, read_human_codes
+from .instruments import instruments_pieces, read_human_codes, store_instruments
 from .keyness import keyness
 from .lineage import Corpus, document_parents_frame, lineage_frame, lineage_rows, resolve_parents, target_lineage_frame
 from .memo import Memo, digest
@@ -77,6 +78,7 @@ class Build:
     counts: sparse.csr_matrix | None = None
     terms: object = None
     frame: pd.DataFrame | None = None  # doc_id, city, admin_level of every document
+    scratch: list[tempfile.TemporaryDirectory] = field(default_factory=list)  # removed when the build ends
 
     @property
     def local_cities(self) -> list[str]:
@@ -196,7 +198,9 @@ def keyness_stage(b: Build) -> None:
 
 
 def instruments_stage(b: Build) -> None:
-    """Every clause as a coding unit, its rule pre-labels in every codebook, the coders' codes beside them."""
+    """Every clause as a coding unit, its rule pre-labels in every codebook, the coders' codes beside
+    them: each document's results kept on disk (the memo; a scratch folder when the build keeps no
+    caches), the tables then made from them a batch of documents at a time."""
     items = [
         (r.doc.doc_id, r.doc.city, r.text, r.parsed.sections, [(t.char_start, t.char_end) for t in r.tasks])
         for r in b.results
@@ -204,9 +208,15 @@ def instruments_stage(b: Build) -> None:
     books = codebooks(b.paths)
     stored = memo(b, "instruments")
     books_key = digest(*(f"{p}\0{p.read_text(encoding='utf-8')}" for p in project_codebooks(b.paths)))
-    b.tables["instrument_units"], b.tables["instrument_codes"] = instruments(
-        items, books, read_human_codes(b.paths.coding), stored=(stored, [stored.key(k, books_key) for k in b.doc_keys])
-    )
+    keys = [stored.key(k, books_key) for k in b.doc_keys]
+    if stored.folder is None:  # no caches: a scratch folder, removed once the tables are written
+        scratch = tempfile.TemporaryDirectory(dir=_interim(b.paths), prefix="instruments-")
+        stored = Memo(Path(scratch.name), "instruments")
+        b.scratch.append(scratch)
+    store_instruments(items, books, stored, keys)
+    human = read_human_codes(b.paths.coding)
+    for name, table in (("instrument_units", "units"), ("instrument_codes", "codes")):
+        b.tables[name] = Pieces(partial(instruments_pieces, table, items, books, stored, keys, human))
 
 
 def lineage_stage(b: Build) -> None:
@@ -304,20 +314,24 @@ def run_stages(
     seconds include finishing its tables)."""
     b = Build(paths, docs, caches)
     kept: dict[str, pd.DataFrame] = {}
-    for k, stage in enumerate(STAGES):
-        t0 = time.perf_counter()
-        stage.run(b)
-        later = {name for s in STAGES[k + 1 :] for name in s.reads}
-        for name in [n for n in b.tables if n not in later]:
-            spec, draft = schemas.ALL_TABLES[name], b.tables.pop(name)
-            pieces = _in_order(spec, draft.make()) if isinstance(draft, Pieces) else [spec.finalise(draft)]
-            if sink:
-                sink(name, pieces)
-            else:
-                kept[name] = spec.finalise(pd.concat(list(pieces), ignore_index=True))
-        _release_memory()
-        if on_stage:
-            on_stage(b, stage, time.perf_counter() - t0)
+    try:
+        for k, stage in enumerate(STAGES):
+            t0 = time.perf_counter()
+            stage.run(b)
+            later = {name for s in STAGES[k + 1 :] for name in s.reads}
+            for name in [n for n in b.tables if n not in later]:
+                spec, draft = schemas.ALL_TABLES[name], b.tables.pop(name)
+                pieces = _in_order(spec, draft.make()) if isinstance(draft, Pieces) else [spec.finalise(draft)]
+                if sink:
+                    sink(name, pieces)
+                else:
+                    kept[name] = spec.finalise(pd.concat(list(pieces), ignore_index=True))
+            _release_memory()
+            if on_stage:
+                on_stage(b, stage, time.perf_counter() - t0)
+    finally:  # the stages' scratch folders, the build written or not
+        for scratch in b.scratch:
+            scratch.cleanup()
     b.tables = {name: kept[name] for name in schemas.ALL_TABLES if name in kept}  # in their order
     return b
 
