@@ -193,13 +193,17 @@ def test_pieces_out_of_the_tables_order_are_refused(tables):
 
 def test_a_document_added_to_a_built_corpus_is_the_only_one_processed(built, tmp_path, monkeypatch):
     """The next build reuses each unchanged document's stored results (reading, cleaning, sections,
-    tasks, targets, instrument pre-labels) and processes only what is new or changed; every output
-    byte is that of a build from nothing."""
-    from compare import instruments, pipeline
+    tasks, targets, instrument pre-labels, lineage) and processes only what is new or changed; every
+    output byte is that of a build from nothing."""
+    from compare import instruments, lineage, pipeline
     from compare.registry import sha256_file
 
-    processed, labelled = [], []
-    real_process, real_label = pipeline.process_document, instruments.document_instruments
+    processed, labelled, traced = [], [], []
+    real_process, real_label, real_trace = (
+        pipeline.process_document,
+        instruments.document_instruments,
+        lineage._document_rows,
+    )
 
     def process(doc, paths):
         processed.append(doc.doc_id)
@@ -209,25 +213,34 @@ def test_a_document_added_to_a_built_corpus_is_the_only_one_processed(built, tmp
         labelled.append(item[0])
         return real_label(item, books)
 
+    def trace(job):
+        traced.append(job[0])
+        return real_trace(job)
+
     monkeypatch.setattr(pipeline, "process_document", process)
     monkeypatch.setattr(instruments, "document_instruments", label)
+    monkeypatch.setattr(lineage, "_document_rows", trace)
     paths = scratch_project(tmp_path)
     with open(paths.registry, encoding="utf-8") as f:
         registry = f.read()
     edit_registry(paths, lambda rows: [r for r in rows if r["doc_id"] != "wuwei"])
     build(paths, **QUIET)
     assert sorted(processed) == sorted(set(DOC_IDS) - {"wuwei"}) and sorted(labelled) == sorted(processed)
-    processed.clear(), labelled.clear()
+    processed.clear(), labelled.clear(), traced.clear()
     paths.registry.write_text(registry, encoding="utf-8")  # the document comes (back) into the corpus
     logged = []
     build(paths, log=logged.append, warn=lambda _: None)
     assert processed == ["wuwei"] and labelled == ["wuwei"]
+    # Lineage: wuwei, and the documents it may be a sibling of (甘肃's, and the prefectures alone in
+    # their province); 上党区 (a district, the only one, its parent unchanged) is not traced again.
+    assert "wuwei" in traced and "shangdang" not in traced and "national" not in traced
     assert "5 unchanged documents not processed again" in logged[-1]
     assert any("qingyang" in line and "unchanged: not processed again" in line for line in logged)
     assert snapshot(paths) == snapshot(built[0])  # as built from nothing
     memo = paths.interim / "memo"
-    assert {p.parent.name for p in memo.rglob("*.pickle")} == {"documents", "instruments"}
-    assert len(list(memo.rglob("*.pickle"))) == 2 * len(DOC_IDS)  # only what this build used is kept
+    assert {p.parent.name for p in memo.rglob("*.pickle")} == {"documents", "instruments", "lineage"}
+    # only what this build used is kept (lineage: every document but the national plan)
+    assert len(list(memo.rglob("*.pickle"))) == 3 * len(DOC_IDS) - 1
 
     # A changed file, a changed registry row: those documents again; unreadable entries: computed again.
     processed.clear()
@@ -291,3 +304,24 @@ def test_instrument_tables_are_made_a_batch_of_documents_at_a_time(built, tables
     assert not list(paths.interim.glob("instruments-*"))
     for name in ("instrument_units", "instrument_codes"):
         pd.testing.assert_frame_equal(kept[name], tables[name])
+
+
+def test_a_stored_result_is_what_the_next_build_reads_and_holds_its_text_once(tmp_path):
+    """The memo hands the build the result read back from its stored bytes — what the next build
+    will read — not the object it pickled: pickling a string caches a UTF-8 copy inside it, which
+    would double every document's text held through the build."""
+    import sys
+
+    from compare.memo import Memo
+
+    text = "职业教育改革实施方案" * 1000
+    fresh = sys.getsizeof(text)
+    stored = Memo(tmp_path, "documents")
+    key = stored.key("a document")
+    (got,) = stored.map(lambda items: [{"text": t} for t in items], [text], [key])
+    assert got == {"text": text} and stored.reused == set()
+    assert sys.getsizeof(got["text"]) == fresh  # no UTF-8 copy inside
+    (again,) = Memo(tmp_path, "documents").map(
+        lambda items: [1 / 0 for _ in items], [text], [key]
+    )  # read, not computed
+    assert again == got

@@ -362,6 +362,7 @@ REJECTIONS = [  # one sentence per rule, written for the test: (sentence, number
     ("共建成10套实训设备。", "10", "no_measure_word"),
     ("建成十百个基地。", "十百个", "unreadable_numeral"),
     ("会议于8:30召开。", "8:30", "not_a_ratio"),
+    ("每个专业配备5至3名骨干教师。", "5至3名", "not_a_range"),  # a range must rise (the table checks it)
     ("经过5—10年左右时间，基本完成转变。", "5—10年", "time_horizon"),
     ("严把教学标准和毕业学生质量标准两个关口。", "两个", "enumeration_total"),
 ]

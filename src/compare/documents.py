@@ -17,7 +17,7 @@ import pandas as pd
 from .citations import Citation, cited_works, extract_citations
 from .clean import Cleaned, clean
 from .config import Paths
-from .readers import Decoded, read_document
+from .readers import read_document
 from .registry import Document
 from .schemas import DOCUMENTS
 from .sections import ParsedDocument, parse_sections
@@ -25,10 +25,19 @@ from .targets import Extraction, extract
 from .tasks import Task, extract_tasks
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How a raw file was read. (Its decoded text is not kept: the cleaned text is what every table
+    reads, and a second copy of every document would be a third of a large build's memory.)"""
+
+    format: str  # text, html, docx, pdf, or the old format converted (doc …), as read_document names it
+    encoding: str
+
+
 @dataclass
 class ProcessedDocument:
     doc: Document
-    decoded: Decoded
+    decoded: Reading
     cleaned: Cleaned
     parsed: ParsedDocument
     tasks: list[Task]
@@ -60,7 +69,8 @@ def process_document(doc: Document, paths: Paths) -> ProcessedDocument:
     extraction = extract(cleaned.text, parsed.sections, {t.section_id: t.deadline for t in tasks}, doc.doc_id)
     clock.lap("targets")
     warnings = [f"{paths.raw / doc.file}: {w}" for w in parsed.warnings]
-    return ProcessedDocument(doc, decoded, cleaned, parsed, tasks, citations, extraction, warnings, clock.laps)
+    reading = Reading(decoded.format, decoded.encoding)
+    return ProcessedDocument(doc, reading, cleaned, parsed, tasks, citations, extraction, warnings, clock.laps)
 
 
 class _Clock:

@@ -37,6 +37,7 @@ from .citations import normalised_title
 from .clauses import Sentence, sentences
 from .errors import CompareError
 from .lexicon import Lexicon, lexicon
+from .memo import Memo
 from .patterns import CN_NUMERAL_CHARS
 from .sections import Section, section_finder
 from .shared_passages import Stream, indexed_runs, make_stream, shingle_hashes
@@ -417,10 +418,18 @@ def lineage_rows(
     lex: Lexicon | None = None,
     thresholds: Thresholds = Thresholds(),
     workers: int | None = None,
+    stored: Memo | None = None,
+    doc_keys: dict[str, str] | None = None,
 ) -> dict[str, list[Row]]:
     """Every sentence of every document that has a parent or a sibling in the corpus, labelled. Each
     document is labelled on its own (on every core when the corpus is large); results come back in
-    document order, so they do not depend on the number of workers."""
+    document order, so they do not depend on the number of workers.
+
+    `stored` (with the project's lexicon): each document's rows kept from the last build, under a key
+    of everything they are computed from — the document's and its parents' inputs (`doc_keys`: each
+    document's memo key, which covers its file, registry row and compare's code), the passages it
+    shares with its siblings, and the thresholds — so a document added to a built corpus labels only
+    itself and the documents whose parents or sibling passages it changed."""
     from .workers import default_workers, map_ordered
 
     docs = corpus.documents.set_index("doc_id")
@@ -435,18 +444,40 @@ def lineage_rows(
         siblings = siblings_of(doc_id, mine)
         if mine or siblings:
             todo.append((doc_id, mine, siblings))
-    if workers is None:
-        workers = default_workers(sum(map(len, corpus.texts.values())), PARALLEL_MIN_CHARS)
+    passages = _passages_by_document(corpus.shared_passages)
     state = {
         "texts": corpus.texts,
         "sections": corpus.sections,
         "assignments": corpus.assignments,
         "lex": lex or lexicon(),
         "thresholds": thresholds,
-        "passages": _passages_by_document(corpus.shared_passages),
+        "passages": passages,
     }  # sent once to each worker: no tables
-    found = map_ordered(_document_rows, todo, workers, initializer=_start, initargs=(state,))
-    _start({})
+
+    def compute(jobs: list[tuple[str, list[str], set[str]]]) -> list[list[Row]]:
+        n = workers
+        if n is None:  # the text of the documents to label and of their parents
+            n = default_workers(
+                sum(len(corpus.texts[d]) for job in jobs for d in {job[0], *job[1]}), PARALLEL_MIN_CHARS
+            )
+        try:
+            return map_ordered(_document_rows, jobs, n, initializer=_start, initargs=(state,))
+        finally:
+            _start({})
+
+    if stored is None or lex is not None:
+        found = compute(todo)
+    else:
+        keys = [
+            stored.key(
+                doc_keys[doc_id],
+                *(doc_keys[p] for p in mine),
+                repr(_shared_with(passages, doc_id, siblings)),
+                repr(thresholds),
+            )
+            for doc_id, mine, siblings in todo
+        ]
+        found = stored.map(compute, todo, keys)
     return {doc_id: rows for (doc_id, _, _), rows in zip(todo, found, strict=True)}
 
 
@@ -479,7 +510,7 @@ def _document_rows(job: tuple[str, list[str], set[str]]) -> list[Row]:
             i = index_of[(free[k].start, free[k].end)]
             if i not in best or a.similarity > best[i].similarity:
                 best[i] = a
-    shared = sorted(p for p in _state["passages"].get(doc_id, []) if p[2] in siblings)
+    shared = _shared_with(_state["passages"], doc_id, siblings)
     shared_starts = [p[0] for p in shared]
     sib_cover = _coverage(texts[doc_id], mine, [(s, e) for s, e, *_ in shared])
     rows = []
@@ -502,15 +533,16 @@ def sibling_groups(docs: pd.DataFrame):
     same level — other than itself and its parents. Groups are made once, so a large corpus stays fast."""
     by_province: dict[str, set[str]] = {}
     by_level: dict[str, set[str]] = {}
-    for d, row in docs.iterrows():
-        if row.province:
-            by_province.setdefault(row.province, set()).add(d)
-        by_level.setdefault(row.admin_level, set()).add(d)
+    province = dict(zip(docs.index, docs.province, strict=True))
+    level = dict(zip(docs.index, docs.admin_level, strict=True))
+    for d in docs.index:
+        if province[d]:
+            by_province.setdefault(province[d], set()).add(d)
+        by_level.setdefault(level[d], set()).add(d)
 
     def siblings(doc_id: str, parents: list[str]) -> set[str]:
-        row = docs.loc[doc_id]
-        same = by_province.get(row.province, set()) - {doc_id, *parents} if row.province else set()
-        return same or (by_level.get(row.admin_level, set()) - {doc_id, *parents})
+        same = by_province.get(province[doc_id], set()) - {doc_id, *parents} if province[doc_id] else set()
+        return same or (by_level.get(level[doc_id], set()) - {doc_id, *parents})
 
     return siblings
 
@@ -541,6 +573,11 @@ def _passages_by_document(passages: pd.DataFrame) -> dict[str, list[tuple]]:
     for doc, *rest in (*cols_a, *cols_b):
         out.setdefault(doc, []).append(tuple(rest))
     return out
+
+
+def _shared_with(passages: dict[str, list[tuple]], doc_id: str, siblings: set[str]) -> list[tuple]:
+    """The passages a document shares with its siblings, from its side, in order."""
+    return sorted(p for p in passages.get(doc_id, []) if p[2] in siblings)
 
 
 def _sibling_side(shared: list[tuple], starts: list[int], u: Sentence, similarity: float) -> Aligned:

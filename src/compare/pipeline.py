@@ -136,6 +136,7 @@ def tokens_stage(b: Build) -> None:
     b.units = analysis_units(b.tables["sections"], b.tables["tasks"])
     cache = TokenCache(b.paths.token_cache if b.caches else None)
     b.counts, b.terms = joined_counts(cache.joined(b.units.text.tolist()))
+    b.units = b.units.drop(columns="text")  # counted: the later stages read the units' ids and spans
 
 
 def section_pairs_stage(b: Build) -> None:
@@ -228,7 +229,12 @@ def lineage_stage(b: Build) -> None:
         b.tables["shared_passages"],
         {r.doc.doc_id: [(t.char_start, t.char_end) for t in r.tasks] for r in b.results},
     )
-    rows = lineage_rows(corpus, links)
+    rows = lineage_rows(
+        corpus,
+        links,
+        stored=memo(b, "lineage"),
+        doc_keys=dict(zip((d.doc_id for d in b.docs), b.doc_keys, strict=True)),
+    )
     b.tables["document_parents"] = document_parents_frame(links)
     b.tables["lineage"] = lineage_frame(corpus, rows)
     b.tables["target_lineage"] = target_lineage_frame(b.tables["targets"], b.tables["documents"], links, rows)

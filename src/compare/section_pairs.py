@@ -30,6 +30,7 @@ _BLOCK = 512
 PARALLEL_MIN_UNITS = 4_000  # from this many sections, blocks are scored on every core
 DENSE_TERMS = 128  # the most frequent terms, whose products are done as dense BLAS
 _SELECTION = 1 << 23  # block rows × cities kept × units per city: bounds a block's selection arrays
+_SCORES = 1 << 25  # block rows × units: bounds a block's scores (256 MB; at 10,000 documents, 95 rows)
 TOP_K = 5  # most similar sections kept per other city
 MAX_CITIES = 10  # … in this many other cities (the closest ones), so the table stays linear in the corpus
 
@@ -128,8 +129,10 @@ def _scored(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int, max_cities: i
     starts = np.searchsorted(codes, np.arange(len(city.categories)))
     slots = city_slots(codes, starts)
     Xd, Xs = dense_split(X)
-    # Rows per block: bounded so the (rows × cities kept × units per city) selection stays small.
-    block = max(1, min(block, _SELECTION // max(1, min(max_cities, len(starts)) * slots.shape[1])))
+    # Rows per block: bounded so the (rows × cities kept × units per city) selection and the
+    # (rows × units) scores stay small whatever the corpus's size (a function of the corpus alone).
+    selection = _SELECTION // max(1, min(max_cities, len(starts)) * slots.shape[1])
+    block = max(1, min(block, selection, _SCORES // max(1, X.shape[0])))
     blocks = [(lo, min(lo + block, X.shape[0])) for lo in range(0, X.shape[0], block)]
     if workers is None:
         workers = default_workers(X.shape[0], PARALLEL_MIN_UNITS)

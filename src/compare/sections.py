@@ -25,7 +25,7 @@ _TITLE_MAX = 40
 _UNITS_HEADER = re.compile(r"部门|单位")
 
 
-@dataclass
+@dataclass(slots=True)
 class Section:
     section_id: str
     doc_id: str

@@ -53,7 +53,7 @@ SENTENCE_ENDS = "。！？\n\t"
 CLAUSE_ENDS = SENTENCE_ENDS + "，；：:;"
 
 
-@dataclass
+@dataclass(slots=True)
 class Mention:
     doc_id: str
     section_id: str
@@ -75,7 +75,7 @@ class Mention:
     part: int = 0  # several targets sharing one number (各3个): 0, 1, …
 
 
-@dataclass
+@dataclass(slots=True)
 class Target:
     mentions: list[Mention] = field(default_factory=list)
 
@@ -108,7 +108,7 @@ class Target:
         return None, "none"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rejected:
     """A number the extractor read and set aside, and the rule that did."""
 
@@ -347,6 +347,11 @@ BARE_RULES: tuple[Rule, ...] = (
 READER_RULES = (
     Rule("unreadable_numeral", "numerals that do not make a number (十百)", lambda n: True),
     Rule("not_a_ratio", "a:b without 比 before it (a time, a score) or with b = 0", lambda n: True),
+    Rule(
+        "not_a_range",
+        "two numbers joined by 至/到/- whose second is not above the first (5至3个, 千到50%)",
+        lambda n: True,
+    ),
 )
 ALL_RULES: dict[str, str] = {r.name: r.why for r in (*READER_RULES, *RULES, *BARE_RULES)}  # name → why, in order
 
@@ -489,6 +494,12 @@ def quantities(text: str, lo: int, hi: int, lex: Lexicon):
         value = parse_number(m.group("num"))
         value_max = parse_number(m.group("num2")) if m.group("num2") else None
         word = lex.unit_of(m.group("measure"))
+        if value is None:
+            problem = "unreadable_numeral"
+        elif value_max is not None and value_max <= value:
+            problem = "not_a_range"
+        else:
+            problem = ""
         yield Quantity(
             m.start(),
             m.end(),
@@ -498,7 +509,7 @@ def quantities(text: str, lo: int, hi: int, lex: Lexicon):
             "" if word.symbol else word.word,
             m.group("approx"),
             word.not_before,
-            "" if value is not None else "unreadable_numeral",
+            problem,
         )
     for m in PERCENT_WORD_RE.finditer(text, lo, hi):
         value = parse_percent(m.group(0))

@@ -42,7 +42,7 @@ class Department:
     pattern: re.Pattern
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     section_id: str
     doc_id: str
