@@ -325,3 +325,27 @@ def test_a_stored_result_is_what_the_next_build_reads_and_holds_its_text_once(tm
         lambda items: [1 / 0 for _ in items], [text], [key]
     )  # read, not computed
     assert again == got
+
+
+def test_a_faulty_table_stops_the_build_at_the_stage_that_made_it(tmp_path, monkeypatch):
+    """A table kept for a later stage (targets, for lineage) is checked when it is made: a faulty
+    row stops the build after the documents stage, not after every stage has run (at 10,000
+    documents, the hour between them)."""
+    import pytest
+
+    from compare import pipeline
+    from compare.registry import load_registry
+
+    real = pipeline.targets_frame
+
+    def faulty(docs):
+        t = real(docs)
+        t.loc[0, "value_max"] = t.loc[0, "value"] - 1  # a range that falls: the table's check refuses it
+        return t
+
+    monkeypatch.setattr(pipeline, "targets_frame", faulty)
+    paths = scratch_project(tmp_path)
+    ran = []
+    with pytest.raises(Exception, match="value_max <= value"):
+        pipeline.run_stages(paths, load_registry(paths), on_stage=lambda b, stage, s: ran.append(stage.name))
+    assert ran == []  # stopped within the documents stage

@@ -313,18 +313,25 @@ def run_stages(
     sink: Sink | None = None,
 ) -> Build:
     """Every stage in order; each table is checked against its schema as soon as no later stage
-    reads its draft. `sink(name, pieces)` takes each finished table, as pieces in the table's
+    reads its draft (one that a later stage reads is also checked when it is made, so a faulty
+    table stops the build at its own stage). `sink(name, pieces)` takes each finished table, as pieces in the table's
     order (one, or a stage's :class:`Pieces`), and writes it; the build then lets go of it, so the
     tables of every stage are never held at once. Without a sink they are kept in `tables`.
     `on_stage(build, stage, seconds)` after each stage (progress, the benchmark's clock; the
     seconds include finishing its tables)."""
     b = Build(paths, docs, caches)
     kept: dict[str, pd.DataFrame] = {}
+    checked: set[str] = set()
     try:
         for k, stage in enumerate(STAGES):
             t0 = time.perf_counter()
             stage.run(b)
             later = {name for s in STAGES[k + 1 :] for name in s.reads}
+            for name in [n for n in b.tables if n in later and n not in checked]:
+                # A table a later stage reads is checked now too, so that a faulty one stops the build
+                # at the stage that made it, not after the later stages' hour at 10,000 documents.
+                schemas.ALL_TABLES[name].finalise(b.tables[name])
+                checked.add(name)
             for name in [n for n in b.tables if n not in later]:
                 spec, draft = schemas.ALL_TABLES[name], b.tables.pop(name)
                 pieces = _in_order(spec, draft.make()) if isinstance(draft, Pieces) else [spec.finalise(draft)]
