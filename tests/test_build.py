@@ -264,6 +264,35 @@ def test_a_document_added_to_a_built_corpus_is_the_only_one_processed(built, tmp
     assert snapshot(paths) == snapshot(fresh)
 
 
+def test_per_document_tables_and_tokens_are_made_a_batch_of_documents_at_a_time(built, tmp_path, monkeypatch):
+    """The documents stage's tables and the tokens stage's units are made a few documents at a time
+    (here two), so a large corpus's rows and token strings are never all held as Python objects:
+    the tables no later stage reads are written batch by batch, in doc_id order, and every output
+    has the same bytes as a build that made them at once."""
+    from compare import pipeline, sections, workers
+
+    monkeypatch.setattr(workers, "BATCH_DOCUMENTS", 2)
+    made, counted = [], []
+    real_sections, real_chunks = sections.sections_frame, pipeline.chunked_counts
+
+    def sections_frame(docs):
+        made.append(sorted({s.doc_id for _, _, secs in docs for s in secs}))
+        return real_sections(docs)
+
+    def chunked_counts(chunks):
+        return real_chunks(counted.append(len(c)) or c for c in chunks)
+
+    monkeypatch.setattr(pipeline, "sections_frame", sections_frame)
+    monkeypatch.setattr(pipeline, "chunked_counts", chunked_counts)
+    paths = scratch_project(tmp_path)
+    build(paths, **QUIET)
+    assert snapshot(paths) == snapshot(built[0])
+    written, tokenised = made[: len(made) // 2], made[len(made) // 2 :]  # the table is written before tokens
+    assert all(len(docs) <= 2 for docs in made) and len(counted) == 3
+    assert [d for docs in written for d in docs] == sorted(DOC_IDS)
+    assert sorted(d for docs in tokenised for d in docs) == sorted(DOC_IDS)
+
+
 def test_instrument_tables_are_made_a_batch_of_documents_at_a_time(built, tables, tmp_path, monkeypatch):
     """The instrument tables are made from each document's stored results a few documents at a time
     (here two), so a large corpus's rows are never all held: the same bytes as a build that made

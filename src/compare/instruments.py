@@ -35,6 +35,7 @@ from .codebooks import NONE, Codebook
 from .numbers import parse_number
 from .patterns import DOC_NUMBER_RE
 from .sections import Section
+from .workers import BATCH_DOCUMENTS  # documents per piece of the instrument tables
 
 # Why a unit is not coded (docs/coding-rules.md §2): each exclusion has a name.
 EXCLUSIONS = {
@@ -273,9 +274,6 @@ def _computed(items: list, books: tuple[Codebook, ...], workers: int | None = No
 
     n = workers if workers is not None else default_workers(sum(len(i[2]) for i in items), PARALLEL_MIN_CHARS)
     return imap_ordered(partial(document_instruments, books=books), items, n)
-
-
-BATCH_DOCUMENTS = 250  # documents per piece of the instrument tables
 
 
 def store_instruments(items: list, books: tuple[Codebook, ...], stored, keys: list[str]) -> None:

@@ -163,7 +163,9 @@ class Memo:
 
     def map(self, compute, items: Iterable, keys: list[str]) -> list:
         """The result of every item (`keys`: each item's key): stored ones where known, and
-        `compute(the other items)` (a list of their results, in order) for the rest."""
+        `compute(the other items)` (their results, in order) for the rest. A `compute` that yields
+        them as they come lets each go once it is stored (the value kept is the one read back), so
+        the corpus's results are not held twice."""
         items = list(items)
         found = self.get_many(keys)
         todo = [i for i, v in enumerate(found) if v is None]

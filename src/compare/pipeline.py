@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 from scipy import sparse
 
-from . import schemas
+from . import schemas, workers
 from .analysis_units import analysis_units, unit_spans
 from .citations import citations_frame
 from .clean import cleaning_log_frame
@@ -43,8 +43,8 @@ from .shared_passages import passages_table
 from .targets import rejected_numbers_frame, target_mentions_frame, targets_frame
 from .tasks import tasks_frame
 from .tokens import TokenCache, is_proper_name
-from .vectors import joined_counts, pooled, tfidf
-from .workers import default_workers, map_ordered
+from .vectors import chunked_counts, pooled, tfidf
+from .workers import default_workers, imap_ordered
 
 Log = Callable[[str], None]
 PARALLEL_MIN_BYTES = 2_000_000  # raw corpus size from which documents are processed on every core
@@ -88,9 +88,14 @@ class Build:
 
 def process_documents(docs: list[Document], paths: Paths, workers: int | None = None) -> list[ProcessedDocument]:
     """`process_document` for every document, on every core when the corpus is large."""
+    return list(each_document(docs, paths, workers))
+
+
+def each_document(docs: list[Document], paths: Paths, workers: int | None = None) -> Iterator[ProcessedDocument]:
+    """:func:`process_documents`, each result yielded as it comes."""
     if workers is None:
         workers = default_workers(sum((paths.raw / d.file).stat().st_size for d in docs), PARALLEL_MIN_BYTES)
-    return map_ordered(partial(process_document, paths=paths), docs, workers)
+    return imap_ordered(partial(process_document, paths=paths), docs, workers)
 
 
 def memo(b: Build, name: str) -> Memo:
@@ -108,7 +113,7 @@ def documents_stage(b: Build) -> None:
         stored.key(json.dumps(d.as_row(), sort_keys=True), str(b.paths.raw / d.file), sha256_file(b.paths.raw / d.file))
         for d in b.docs
     ]
-    b.results = stored.map(partial(process_documents, paths=b.paths), b.docs, b.doc_keys)
+    b.results = stored.map(partial(each_document, paths=b.paths), b.docs, b.doc_keys)
     b.unchanged = {b.docs[i].doc_id for i in stored.reused}
     rs = b.results
     b.frame = pd.DataFrame(
@@ -118,29 +123,69 @@ def documents_stage(b: Build) -> None:
             "admin_level": [r.doc.admin_level for r in rs],
         }
     )
-    b.tables.update(
-        {
-            "documents": documents_frame(rs),
-            "sections": sections_frame([(r.doc.city, r.text, r.parsed.sections) for r in rs]),
-            "tasks": tasks_frame([(r.doc.city, r.tasks) for r in rs]),
-            "citations": citations_frame([c for r in rs for c in r.citations]),
-            "cleaning_log": cleaning_log_frame([(r.doc.doc_id, r.cleaned) for r in rs]),
-            "targets": targets_frame([(r.doc.city, r.text, r.targets) for r in rs]),
-            "target_mentions": target_mentions_frame([(r.doc.city, r.text, r.targets) for r in rs]),
-            "rejected_numbers": rejected_numbers_frame([(r.doc.city, r.text, r.extraction.rejected) for r in rs]),
-        }
-    )
+    read_later = {name for stage in STAGES for name in stage.reads}
+    for name, rows in DOCUMENT_TABLES.items():
+        if name in read_later:  # held whole for the stage that reads it, made a batch at a time
+            b.tables[name] = _concat([rows(batch) for batch in _batches(rs)])
+        else:  # made a batch of documents at a time, in doc_id order, as it is written
+            b.tables[name] = Pieces(partial(_pieces, rows, sorted(rs, key=lambda r: r.doc.doc_id)))
+
+
+# The tables of the documents stage: name → the rows of some documents' results.
+DOCUMENT_TABLES: dict[str, Callable[[list[ProcessedDocument]], pd.DataFrame]] = {
+    "documents": documents_frame,
+    "sections": lambda rs: sections_frame([(r.doc.city, r.text, r.parsed.sections) for r in rs]),
+    "tasks": lambda rs: tasks_frame([(r.doc.city, r.tasks) for r in rs]),
+    "citations": lambda rs: citations_frame([c for r in rs for c in r.citations]),
+    "cleaning_log": lambda rs: cleaning_log_frame([(r.doc.doc_id, r.cleaned) for r in rs]),
+    "targets": lambda rs: targets_frame([(r.doc.city, r.text, r.targets) for r in rs]),
+    "target_mentions": lambda rs: target_mentions_frame([(r.doc.city, r.text, r.targets) for r in rs]),
+    "rejected_numbers": lambda rs: rejected_numbers_frame([(r.doc.city, r.text, r.extraction.rejected) for r in rs]),
+}
+
+
+def _batches(items: list) -> Iterator[list]:
+    """`items` BATCH_DOCUMENTS at a time (at least one batch, empty if they are): a table's rows are
+    Python objects for one batch only; the tables are the same for any batch size."""
+    for lo in range(0, max(len(items), 1), workers.BATCH_DOCUMENTS):
+        yield items[lo : lo + workers.BATCH_DOCUMENTS]
+
+
+def _pieces(rows: Callable[[list], pd.DataFrame], results: list[ProcessedDocument]) -> Iterator[pd.DataFrame]:
+    """A per-document table in pieces of a batch of documents each: in the table's order when
+    `results` are in doc_id order (every per-document table is sorted by doc_id first)."""
+    for batch in _batches(results):
+        yield rows(batch)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames with the same columns one after the other; an empty one (a batch without citations …)
+    adds nothing, not its columns' lack of a type."""
+    full = [f for f in frames if len(f)]
+    if len(full) <= 1:
+        return full[0] if full else frames[0]
+    return pd.concat(full, ignore_index=True)
 
 
 def tokens_stage(b: Build) -> None:
-    b.units = analysis_units(b.tables["sections"], b.tables["tasks"])
+    """The analysis units and their term counts, made a batch of documents at a time from their
+    sections and tasks: the units' texts and token strings are held for one batch only (the later
+    stages read the units' ids and spans, and the counts)."""
     cache = TokenCache(b.paths.token_cache if b.caches else None)
-    b.counts, b.terms = joined_counts(cache.joined(b.units.text.tolist()))
-    b.units = b.units.drop(columns="text")  # counted: the later stages read the units' ids and spans
+    units = []
+
+    def token_strings() -> Iterator[list[str]]:
+        for batch in _batches(b.results):
+            part = analysis_units(DOCUMENT_TABLES["sections"](batch), DOCUMENT_TABLES["tasks"](batch))
+            units.append(part.drop(columns="text"))
+            yield cache.joined(part.text.tolist())
+
+    b.counts, b.terms = chunked_counts(token_strings())
+    b.units = _concat(units)
 
 
 def section_pairs_stage(b: Build) -> None:
-    b.tables["section_pairs"] = Pieces(partial(top_pairs_pieces, b.units, tfidf(b.counts)))
+    b.tables["section_pairs"] = Pieces(lambda: top_pairs_pieces(b.units, tfidf(b.counts)))  # made as it is written
 
 
 def document_similarity_stage(b: Build) -> None:
@@ -261,7 +306,6 @@ STAGES: tuple[Stage, ...] = (
         "分词",
         "jieba tokens of the analysis units (cached) and their term counts",
         tokens_stage,
-        reads=("sections", "tasks"),
     ),
     Stage(
         "section pairs",

@@ -95,7 +95,8 @@ def _block_top(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     order = np.argsort(-got, axis=2, kind="stable")
     got, cols = np.take_along_axis(got, order, axis=2), np.take_along_axis(cols, order, axis=2)
     r, c, k = np.nonzero(got >= 0)
-    return r + lo, cols[r, c, k], got[r, c, k], k + 1
+    # Kept small (17 bytes a pair): at 10,000 documents a build selects some 15 million pairs.
+    return (r + lo).astype(np.int32), cols[r, c, k].astype(np.int32), got[r, c, k], (k + 1).astype(np.int8)
 
 
 def add_sparse(S: np.ndarray, P: sparse.csr_matrix) -> None:
@@ -120,7 +121,7 @@ PIECE_ROWS = 1 << 20  # rows of the table made at a time by top_pairs_pieces
 
 def _scored(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int, max_cities: int, workers: int | None, block: int):
     """The selected pairs as arrays over the units grouped by city: (by_city, i, j, key, rank), the
-    rows in the units' order, then city, then rank."""
+    rows a unit's together (in no set order)."""
     city = pd.Categorical(units.city).remove_unused_categories()
     codes = np.asarray(city.codes, dtype=np.int64)
     # Units grouped by city (document order kept inside each), so a city is a slice of columns.
@@ -129,23 +130,24 @@ def _scored(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int, max_cities: i
     starts = np.searchsorted(codes, np.arange(len(city.categories)))
     slots = city_slots(codes, starts)
     Xd, Xs = dense_split(X)
+    n_units = X.shape[0]
+    del X  # the copy in city order: its two parts are what is scored
     # Rows per block: bounded so the (rows × cities kept × units per city) selection and the
     # (rows × units) scores stay small whatever the corpus's size (a function of the corpus alone).
     selection = _SELECTION // max(1, min(max_cities, len(starts)) * slots.shape[1])
-    block = max(1, min(block, selection, _SCORES // max(1, X.shape[0])))
-    blocks = [(lo, min(lo + block, X.shape[0])) for lo in range(0, X.shape[0], block)]
+    block = max(1, min(block, selection, _SCORES // max(1, n_units)))
+    blocks = [(lo, min(lo + block, n_units)) for lo in range(0, n_units, block)]
     if workers is None:
-        workers = default_workers(X.shape[0], PARALLEL_MIN_UNITS)
+        workers = default_workers(n_units, PARALLEL_MIN_UNITS)
     state = (Xd, Xs, Xs.T.tocsr(), codes, starts, slots, top_k, max_cities)
     in_workers = workers > 1 and len(blocks) > 1  # else map_ordered scores here, with every BLAS thread
     found = map_ordered(
         _block_top, blocks, workers, initializer=_start_scoring, initargs=(state, 1 if in_workers else None)
     )
     _start_scoring(())  # let go of the matrices
-    del state, Xd, Xs, X
+    del state, Xd, Xs
     i, j, key, rank = (np.concatenate(parts) for parts in zip(*found, strict=True))
-    o = np.lexsort((rank, codes[j], by_city[i]))  # rows in the units' order, then city, then rank
-    return by_city, i[o], j[o], key[o], rank[o]
+    return by_city, i, j, key, rank
 
 
 def _frame(units: pd.DataFrame, by_city, i, j, key, rank) -> pd.DataFrame:
@@ -160,7 +162,7 @@ def _frame(units: pd.DataFrame, by_city, i, j, key, rank) -> pd.DataFrame:
             "city_a": names[i],
             "city_b": names[j],
             "score": (key >> 20) / 1e6,
-            "rank": rank,
+            "rank": rank.astype(np.int64),
         },
         columns=COLUMNS,
     )
@@ -182,7 +184,10 @@ def top_pairs(
     blocks on every core when the corpus is large."""
     if not len(units):
         return pd.DataFrame([], columns=COLUMNS)
-    return _frame(units, *_scored(units, X, top_k, max_cities, workers, block))
+    by_city, i, j, key, rank = _scored(units, X, top_k, max_cities, workers, block)
+    codes = pd.Categorical(units.city).remove_unused_categories().codes[by_city]
+    o = np.lexsort((rank, codes[j], by_city[i]))  # rows in the units' order, then city, then rank
+    return _frame(units, by_city, i[o], j[o], key[o], rank[o])
 
 
 def top_pairs_pieces(
@@ -203,7 +208,13 @@ def top_pairs_pieces(
     def ranks(column) -> np.ndarray:  # each grouped unit's rank in the column's sorted values
         return np.unique(np.asarray(column, dtype=object)[by_city], return_inverse=True)[1].reshape(-1)
 
-    o = np.lexsort((rank, ranks(units.city)[j], ranks(units.section_id)[i], ranks(units.doc_id)[i]))
+    # One integer sort key (document, section, city, rank), not a lexsort of four: at 10,000
+    # documents each of its keys and temporaries is an array of 15 million.
+    unit = np.lexsort((ranks(units.section_id), ranks(units.doc_id)))  # units in (doc, section) order
+    place = np.empty(len(unit), np.int64)
+    place[unit] = np.arange(len(unit))
+    city = ranks(units.city)
+    o = np.argsort((place[i] * (city.max(initial=0) + 1) + city[j]) * (top_k + 1) + rank)
     for lo in range(0, len(o), piece_rows):
         sel = o[lo : lo + piece_rows]
         yield _frame(units, by_city, i[sel], j[sel], key[sel], rank[sel])

@@ -50,7 +50,7 @@ def make_stream(text: str, spans: list[tuple[int, int]], boundary: str = "\ue000
     codes = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32)
     keep = text_mask(codes)
     if not spans:
-        return Stream("", np.zeros(0, np.int64))
+        return Stream("", np.zeros(0, np.int32))
     spans = sorted(spans)
     starts = np.array([a for a, _ in spans], np.int64)
     ends = np.array([b for _, b in spans], np.int64)
@@ -67,7 +67,8 @@ def make_stream(text: str, spans: list[tuple[int, int]], boundary: str = "\ue000
         pos = np.flatnonzero((np.cumsum(inside)[:-1] > 0) & keep)
     after = np.cumsum(counts)  # where each span's boundary goes, after its characters
     chars = np.insert(codes[pos], after, np.uint32(ord(boundary)))
-    offsets = np.insert(pos.astype(np.int64), after, ends)
+    # int32: a position in one document; 4 bytes a character held for every document (400 MB at 10,000)
+    offsets = np.insert(pos.astype(np.int32), after, ends.astype(np.int32))
     return Stream(chars.astype(np.uint32).tobytes().decode("utf-32-le"), offsets)
 
 

@@ -9,6 +9,7 @@ counts are made once, in C, and serve all three analyses.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import chain
 
 import numpy as np
@@ -53,13 +54,19 @@ def joined_counts(joined: list[str], chunk: int = COUNT_CHUNK) -> tuple[sparse.c
     counted and sorted by Arrow: a corpus's tokens never become Python objects, only its terms.
     `chunk` units at a time are split and counted (their distinct terms by unit), so only counts,
     never every token, are held; the result is the same for any chunk size."""
+    return chunked_counts(joined[lo : lo + chunk] for lo in range(0, len(joined), chunk))
+
+
+def chunked_counts(chunks: Iterable[list[str]]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """:func:`joined_counts` of the units' token strings given a chunk at a time, in order (a
+    chunk may be made only when it is asked for: the corpus's token strings are then never all
+    held); the result is the same however the units are cut into chunks."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     lengths, codes, counts = [], [], []  # per chunk: distinct terms per unit, their codes and counts
     dictionaries = []
-    for lo in range(0, max(len(joined), 1), chunk):
-        part = joined[lo : lo + chunk]
+    for part in chain(chunks, [[]]):  # an empty last chunk: no chunks at all still make a matrix
         lists = pc.split_pattern(pa.array(part, pa.large_string()), " ")
         flat = pc.list_flatten(lists)
         keep = pc.not_equal(flat, "")  # "" (a unit without tokens) splits into one empty string
@@ -87,7 +94,7 @@ def joined_counts(joined: list[str], chunk: int = COUNT_CHUNK) -> tuple[sparse.c
         indices[at : at + len(order)], data[at : at + len(order)] = cols[order], counts[k][order]
         at += len(order)
         codes[k] = counts[k] = None
-    matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(joined), len(terms)))
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, len(terms)))
     matrix.has_sorted_indices = True
     return matrix, np.asarray(terms.to_pylist(), dtype=object)
 

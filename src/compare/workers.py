@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol, TypeVar
 
+BATCH_DOCUMENTS = 250  # documents whose rows a per-document table is made from at once, then let go
+
 T = TypeVar("T")
 R = TypeVar("R")
 
