@@ -367,6 +367,10 @@ def test_top_pairs_follow_their_definition_on_a_random_corpus(workers, block):
             pd.testing.assert_frame_equal(
                 pd.concat(pieces, ignore_index=True)[spec.columns], spec.finalise(got), check_exact=True
             )
+        # from the counts, weighed once in city order (as the build scores them): the same bits
+        counts = sparse.csr_matrix(dense.astype(float))
+        weighed = list(top_pairs_pieces(units, counts, top_k=3, max_cities=max_cities, weigh=tfidf))
+        pd.testing.assert_frame_equal(pd.concat(weighed, ignore_index=True), pd.concat(pieces), check_exact=True)
 
 
 def test_document_similarity_made_in_pieces_is_the_whole_table(built):

@@ -185,7 +185,7 @@ def tokens_stage(b: Build) -> None:
 
 
 def section_pairs_stage(b: Build) -> None:
-    b.tables["section_pairs"] = Pieces(lambda: top_pairs_pieces(b.units, tfidf(b.counts)))  # made as it is written
+    b.tables["section_pairs"] = Pieces(partial(top_pairs_pieces, b.units, b.counts, weigh=tfidf))
 
 
 def document_similarity_stage(b: Build) -> None:

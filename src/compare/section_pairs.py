@@ -11,7 +11,7 @@ check that a finding does not come from word segmentation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -119,14 +119,25 @@ COLUMNS = ["section_a", "section_b", "doc_a", "doc_b", "city_a", "city_b", "scor
 PIECE_ROWS = 1 << 20  # rows of the table made at a time by top_pairs_pieces
 
 
-def _scored(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int, max_cities: int, workers: int | None, block: int):
+def _scored(
+    units: pd.DataFrame,
+    X: sparse.csr_matrix,
+    top_k: int,
+    max_cities: int,
+    workers: int | None,
+    block: int,
+    weigh: Callable[[sparse.csr_matrix], sparse.csr_matrix] | None = None,
+):
     """The selected pairs as arrays over the units grouped by city: (by_city, i, j, key, rank), the
-    rows a unit's together (in no set order)."""
+    rows a unit's together (in no set order). `weigh`: X holds counts, which `weigh` makes into the
+    vectors once they are in city order (then only their two parts are held while scoring)."""
     city = pd.Categorical(units.city).remove_unused_categories()
     codes = np.asarray(city.codes, dtype=np.int64)
     # Units grouped by city (document order kept inside each), so a city is a slice of columns.
     by_city = np.lexsort((np.arange(len(units)), codes))
     X, codes = X[by_city], codes[by_city]
+    if weigh is not None:  # TF-IDF of reordered rows is the reordered TF-IDF (the IDF counts documents)
+        X = weigh(X)
     starts = np.searchsorted(codes, np.arange(len(city.categories)))
     slots = city_slots(codes, starts)
     Xd, Xs = dense_split(X)
@@ -196,14 +207,17 @@ def top_pairs_pieces(
     top_k: int = TOP_K,
     max_cities: int = MAX_CITIES,
     piece_rows: int = PIECE_ROWS,
+    weigh: Callable[[sparse.csr_matrix], sparse.csr_matrix] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The rows of :func:`top_pairs` in the table's order (doc_a, section_a, city_b, rank), about
     `piece_rows` at a time: the pairs are selected as integer arrays, and only a piece at a time
-    becomes a table of names."""
+    becomes a table of names. With `weigh` (:func:`compare.vectors.tfidf`), X is the units' term
+    counts, weighed only once reordered (the build's 10,000-document scoring then does not hold a
+    second copy of the vectors while it scores)."""
     if not len(units):
         yield pd.DataFrame([], columns=COLUMNS)
         return
-    by_city, i, j, key, rank = _scored(units, X, top_k, max_cities, None, _BLOCK)
+    by_city, i, j, key, rank = _scored(units, X, top_k, max_cities, None, _BLOCK, weigh)
 
     def ranks(column) -> np.ndarray:  # each grouped unit's rank in the column's sorted values
         return np.unique(np.asarray(column, dtype=object)[by_city], return_inverse=True)[1].reshape(-1)
