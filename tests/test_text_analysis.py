@@ -199,6 +199,27 @@ def test_passage_offsets_quote_both_texts(tables, texts):
         assert "\n" not in p.text_a and "\n" not in p.text_b  # never across sections
 
 
+def test_each_stream_character_is_placed_on_its_character_in_the_text(texts):
+    """A stream keeps each character's offset as runs of consecutive offsets: every character of
+    every document's stream, boundaries aside, is the folded character at its offset, and looking one
+    up gives what the whole array holds."""
+    from compare.clean import fold
+
+    for doc_id, text in texts.items():
+        spans = [(0, len(text) // 3), (len(text) // 3, len(text) // 2), (len(text) // 2 + 7, len(text))]
+        stream = make_stream(text, spans)
+        at = np.asarray(stream.offsets)
+        assert len(at) == len(stream.offsets) == len(stream.chars)
+        assert len(stream.offsets.starts) < len(at) / 3, doc_id  # runs, not characters
+        folded = fold(text)
+        chars = [c for c, o in zip(stream.chars, at, strict=True) if c != "\ue000"]
+        assert "".join(chars) == "".join(folded[o] for c, o in zip(stream.chars, at, strict=True) if c != "\ue000")
+        for i in range(0, len(at), 97):
+            assert stream.offsets[i] == at[i]
+        with pytest.raises(IndexError):
+            stream.offsets[len(at)]
+
+
 def test_qingyang_and_wuwei_share_dozens_of_passages(tables):
     qw = passages(tables, "qingyang", "wuwei")
     assert len(qw) >= 50
