@@ -75,6 +75,7 @@ def stages(paths) -> list[tuple[str, str, float, float]]:
             paths,
             load_registry(paths),
             caches=False,
+            keep_records=False,
             on_stage=lambda _, stage, seconds: out.append((stage.name, stage.zh, seconds, peak_mb())),
             sink=lambda name, pieces: write_pieces(
                 TableWriter(Path(scratch), name, schemas.ALL_TABLES[name].list_columns), pieces

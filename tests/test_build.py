@@ -191,6 +191,17 @@ def test_pieces_out_of_the_tables_order_are_refused(tables):
         list(_in_order(spec, pieces[::-1]))
 
 
+def recorded(monkeypatch, module, name: str, calls: list, what) -> None:
+    """`module.name` made to append `what(its arguments)` to `calls` at each call, then to run."""
+    real = getattr(module, name)
+
+    def record(*args, **kwargs):
+        calls.append(what(*args, **kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, record)
+
+
 def test_a_document_added_to_a_built_corpus_is_the_only_one_processed(built, tmp_path, monkeypatch):
     """The next build reuses each unchanged document's stored results (reading, cleaning, sections,
     tasks, targets, instrument pre-labels, lineage) and processes only what is new or changed; every
@@ -199,27 +210,9 @@ def test_a_document_added_to_a_built_corpus_is_the_only_one_processed(built, tmp
     from compare.registry import sha256_file
 
     processed, labelled, traced = [], [], []
-    real_process, real_label, real_trace = (
-        pipeline.process_document,
-        instruments.document_instruments,
-        lineage._document_rows,
-    )
-
-    def process(doc, paths):
-        processed.append(doc.doc_id)
-        return real_process(doc, paths)
-
-    def label(item, books):
-        labelled.append(item[0])
-        return real_label(item, books)
-
-    def trace(job):
-        traced.append(job[0])
-        return real_trace(job)
-
-    monkeypatch.setattr(pipeline, "process_document", process)
-    monkeypatch.setattr(instruments, "document_instruments", label)
-    monkeypatch.setattr(lineage, "_document_rows", trace)
+    recorded(monkeypatch, pipeline, "process_document", processed, lambda doc, paths: doc.doc_id)
+    recorded(monkeypatch, instruments, "document_instruments", labelled, lambda item, books: item[0])
+    recorded(monkeypatch, lineage, "_document_rows", traced, lambda job: job[0])
     paths = scratch_project(tmp_path)
     with open(paths.registry, encoding="utf-8") as f:
         registry = f.read()
@@ -293,6 +286,19 @@ def test_per_document_tables_and_tokens_are_made_a_batch_of_documents_at_a_time(
     assert sorted(d for docs in tokenised for d in docs) == sorted(DOC_IDS)
 
 
+def an_entry_cut_short_is_computed_again_once(paths, memo: str, computed: list, want) -> None:
+    """An entry of the `memo` cut short (a full disk, a killed build): the next build computes that
+    document again (`computed` lists what was) and stores it; the one after computes nothing; the
+    outputs stay `want`."""
+    computed.clear()
+    entry = sorted((paths.interim / "memo" / memo).iterdir())[0]
+    entry.write_bytes(entry.read_bytes()[:100])
+    build(paths, **QUIET)
+    assert len(computed) == 1 and snapshot(paths) == want
+    build(paths, **QUIET)
+    assert len(computed) == 1  # stored again the first time
+
+
 def test_instrument_tables_are_made_a_batch_of_documents_at_a_time(built, tables, tmp_path, monkeypatch):
     """The instrument tables are made from each document's stored results a few documents at a time
     (here two), so a large corpus's rows are never all held: the same bytes as a build that made
@@ -304,35 +310,50 @@ def test_instrument_tables_are_made_a_batch_of_documents_at_a_time(built, tables
 
     monkeypatch.setattr(instruments, "BATCH_DOCUMENTS", 2)
     batches, labelled = [], []
-    real_frame, real_label = instruments.instrument_codes_frame, instruments.document_instruments
-
-    def codes_frame(docs, *args, **kwargs):
-        batches.append(len(docs))
-        return real_frame(docs, *args, **kwargs)
-
-    def label(item, books):
-        labelled.append(item[0])
-        return real_label(item, books)
-
-    monkeypatch.setattr(instruments, "instrument_codes_frame", codes_frame)
-    monkeypatch.setattr(instruments, "document_instruments", label)
+    recorded(monkeypatch, instruments, "instrument_codes_frame", batches, lambda docs, *_, **__: len(docs))
+    recorded(monkeypatch, instruments, "document_instruments", labelled, lambda item, books: item[0])
     paths = scratch_project(tmp_path)
     build(paths, **QUIET)
     assert batches == [2, 2, 2] and sorted(labelled) == sorted(DOC_IDS)
     assert snapshot(paths) == snapshot(built[0])
 
-    labelled.clear()
-    entry = sorted((paths.interim / "memo" / "instruments").iterdir())[0]
-    entry.write_bytes(entry.read_bytes()[:100])  # cut short: a full disk, a killed build
-    build(paths, **QUIET)
-    assert len(labelled) == 1 and snapshot(paths) == snapshot(built[0])
-    build(paths, **QUIET)
-    assert len(labelled) == 1  # stored again the first time
+    an_entry_cut_short_is_computed_again_once(paths, "instruments", labelled, snapshot(built[0]))
 
     kept = run_stages(paths, load_registry(paths), caches=False).tables
     assert not list(paths.interim.glob("instruments-*"))
     for name in ("instrument_units", "instrument_codes"):
         pd.testing.assert_frame_equal(kept[name], tables[name])
+
+
+def test_lineage_tables_are_made_a_batch_of_documents_at_a_time(built, tables, tmp_path, monkeypatch):
+    """Each document's labelled sentences are stored as they come and the lineage tables made from
+    them a few documents at a time (here two), in doc_id order, so a large corpus's rows are never
+    all held: the same bytes as a build that made them at once; an entry cut short is labelled and
+    stored again; a build that keeps no caches works in a scratch folder, removed at its end."""
+    from compare import lineage, workers
+    from compare.pipeline import run_stages
+    from compare.registry import load_registry
+
+    monkeypatch.setattr(workers, "BATCH_DOCUMENTS", 2)
+    batches, traced = [], []
+    recorded(monkeypatch, lineage, "lineage_frame", batches, lambda corpus, rows: list(rows))
+    recorded(monkeypatch, lineage, "_document_rows", traced, lambda job: job[0])
+    paths = scratch_project(tmp_path)
+    build(paths, **QUIET)
+    labelled = sorted(set(DOC_IDS) - {"national"})  # every document with a parent
+    assert [len(b) for b in batches] == [2, 2, 1] and [d for b in batches for d in b] == labelled
+    assert sorted(traced) == labelled
+    assert snapshot(paths) == snapshot(built[0])
+
+    an_entry_cut_short_is_computed_again_once(paths, "lineage", traced, snapshot(built[0]))
+
+    # No caches, and (as `compare build` runs) the documents' targets let go of once their tables are
+    # made: every table the same.
+    b = run_stages(paths, load_registry(paths), caches=False, keep_records=False)
+    assert not list(paths.interim.glob("lineage-*")) and all(r.extraction is None for r in b.results)
+    assert b.tables.keys() == tables.keys()
+    for name in tables:
+        pd.testing.assert_frame_equal(b.tables[name], tables[name])
 
 
 def test_a_stored_result_is_what_the_next_build_reads_and_holds_its_text_once(tmp_path):
@@ -350,9 +371,8 @@ def test_a_stored_result_is_what_the_next_build_reads_and_holds_its_text_once(tm
     (got,) = stored.map(lambda items: [{"text": t} for t in items], [text], [key])
     assert got == {"text": text} and stored.reused == set()
     assert sys.getsizeof(got["text"]) == fresh  # no UTF-8 copy inside
-    (again,) = Memo(tmp_path, "documents").map(
-        lambda items: [1 / 0 for _ in items], [text], [key]
-    )  # read, not computed
+    # read, and compute not even started (on a cluster it would send its inputs to every worker)
+    (again,) = Memo(tmp_path, "documents").map(lambda items: 1 / 0, [text], [key])
     assert again == got
 
 

@@ -42,7 +42,7 @@ class ProcessedDocument:
     parsed: ParsedDocument
     tasks: list[Task]
     citations: list[Citation]
-    extraction: Extraction
+    extraction: Extraction | None  # None once the build has made its tables (Build.keep_records)
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per step: read + clean, sections, …
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -412,73 +413,99 @@ PARALLEL_MIN_CHARS = 2_000_000  # from this much text, documents are aligned on 
 _state: dict = {}  # what every document's alignment reads, set once per worker process
 
 
-def lineage_rows(
+@dataclass
+class Labelled:
+    """Every sentence of every document that has a parent or a sibling in the corpus, labelled: one
+    entry per document in `stored` (a :class:`compare.memo.Memo`), read back a batch of documents
+    at a time (:meth:`batches`), so the corpus's rows are never held at once."""
+
+    jobs: list[tuple[str, list[str], set[str]]]  # (document, its parents, its siblings)
+    keys: list[str]  # each job's entry in `stored`
+    stored: Memo
+    state: dict  # what labelling a document reads (see :func:`_start`)
+    workers: int | None = None
+
+    def compute(self, jobs: list[tuple[str, list[str], set[str]]]) -> Iterator[list[Row]]:
+        """The rows of each job, yielded in order as they come (on every core when the text of the
+        documents and of their parents is large)."""
+        from .workers import default_workers, imap_ordered
+
+        n = self.workers
+        if n is None:
+            texts = self.state["texts"]
+            n = default_workers(sum(len(texts[d]) for job in jobs for d in {job[0], *job[1]}), PARALLEL_MIN_CHARS)
+        try:
+            yield from imap_ordered(_document_rows, jobs, n, initializer=_start, initargs=(self.state,))
+        finally:
+            _start({})
+
+    def batches(self) -> Iterator[dict[str, list[Row]]]:
+        """doc_id → its rows, for BATCH_DOCUMENTS documents at a time, in doc_id order (an entry that
+        cannot be read is labelled and stored again)."""
+        from .workers import BATCH_DOCUMENTS
+
+        order = sorted(range(len(self.jobs)), key=lambda i: self.jobs[i][0])
+        for lo in range(0, len(order), BATCH_DOCUMENTS):
+            batch = order[lo : lo + BATCH_DOCUMENTS]
+            found = self.stored.get_many(self.keys[i] for i in batch)
+            missing = [n for n, rows in enumerate(found) if rows is None]
+            if missing:
+                for n, rows in zip(missing, self.compute([self.jobs[batch[n]] for n in missing]), strict=True):
+                    found[n] = rows
+                    self.stored.put(self.keys[batch[n]], rows)
+            yield {self.jobs[i][0]: rows for i, rows in zip(batch, found, strict=True)}
+
+
+def label_documents(
     corpus: Corpus,
     links: list[ParentLink],
-    lex: Lexicon | None = None,
+    stored: Memo,
+    doc_keys: dict[str, str],
     thresholds: Thresholds = Thresholds(),
     workers: int | None = None,
-    stored: Memo | None = None,
-    doc_keys: dict[str, str] | None = None,
-) -> dict[str, list[Row]]:
-    """Every sentence of every document that has a parent or a sibling in the corpus, labelled. Each
-    document is labelled on its own (on every core when the corpus is large); results come back in
-    document order, so they do not depend on the number of workers.
+) -> Labelled:
+    """Label every sentence of every document that has a parent or a sibling in the corpus, each
+    document on its own (on every core when the corpus is large), and keep each document's rows in
+    `stored`, as they come.
 
-    `stored` (with the project's lexicon): each document's rows kept from the last build, under a key
-    of everything they are computed from — the document's and its parents' inputs (`doc_keys`: each
-    document's memo key, which covers its file, registry row and compare's code), the passages it
-    shares with its siblings, and the thresholds — so a document added to a built corpus labels only
-    itself and the documents whose parents or sibling passages it changed."""
-    from .workers import default_workers, map_ordered
-
+    An entry's key covers everything the rows are computed from — the document's and its parents'
+    inputs (`doc_keys`: each document's memo key, which covers its file, registry row and compare's
+    code), the passages it shares with its siblings, and the thresholds — so a document added to a
+    built corpus labels only itself and the documents whose parents or sibling passages it changed."""
     docs = corpus.documents.set_index("doc_id")
     parents: dict[str, list[str]] = {}
     for link in links:
         if link.parent_doc_id:
             parents.setdefault(link.doc_id, []).append(link.parent_doc_id)
     siblings_of = sibling_groups(docs)
-    todo = []
+    jobs = []
     for doc_id in docs.index:
         mine = sorted(parents.get(doc_id, []))
         siblings = siblings_of(doc_id, mine)
         if mine or siblings:
-            todo.append((doc_id, mine, siblings))
+            jobs.append((doc_id, mine, siblings))
     passages = _passages_by_document(corpus.shared_passages)
+    keys = [
+        stored.key(
+            doc_keys[doc_id],
+            *(doc_keys[p] for p in mine),
+            repr(_shared_with(passages, doc_id, siblings)),
+            repr(thresholds),
+        )
+        for doc_id, mine, siblings in jobs
+    ]
     state = {
         "texts": corpus.texts,
         "sections": corpus.sections,
         "assignments": corpus.assignments,
-        "lex": lex or lexicon(),
+        "lex": lexicon(),
         "thresholds": thresholds,
         "passages": passages,
+        "parents": {p for _, mine, _ in jobs for p in mine},
     }  # sent once to each worker: no tables
-
-    def compute(jobs: list[tuple[str, list[str], set[str]]]) -> list[list[Row]]:
-        n = workers
-        if n is None:  # the text of the documents to label and of their parents
-            n = default_workers(
-                sum(len(corpus.texts[d]) for job in jobs for d in {job[0], *job[1]}), PARALLEL_MIN_CHARS
-            )
-        try:
-            return map_ordered(_document_rows, jobs, n, initializer=_start, initargs=(state,))
-        finally:
-            _start({})
-
-    if stored is None or lex is not None:
-        found = compute(todo)
-    else:
-        keys = [
-            stored.key(
-                doc_keys[doc_id],
-                *(doc_keys[p] for p in mine),
-                repr(_shared_with(passages, doc_id, siblings)),
-                repr(thresholds),
-            )
-            for doc_id, mine, siblings in todo
-        ]
-        found = stored.map(compute, todo, keys)
-    return {doc_id: rows for (doc_id, _, _), rows in zip(todo, found, strict=True)}
+    labelled = Labelled(jobs, keys, stored, state, workers)
+    stored.fill(labelled.compute, jobs, keys)
+    return labelled
 
 
 def _start(state: dict) -> None:
@@ -487,12 +514,16 @@ def _start(state: dict) -> None:
 
 
 def _units(doc_id: str) -> tuple[list[Sentence], list[Sentence]]:
-    """A document's sentences, and those that are not task assignments (cached per process)."""
-    if doc_id not in _state["units"]:
-        units = sentences(_state["texts"][doc_id], _state["sections"][doc_id])
-        assigning = _assigning(units, _state["assignments"].get(doc_id, []))
-        _state["units"][doc_id] = units, [u for u, a in zip(units, assigning, strict=True) if not a]
-    return _state["units"][doc_id]
+    """A document's sentences, and those that are not task assignments (a parent's kept per process:
+    its children are aligned with it again and again)."""
+    if doc_id in _state["units"]:
+        return _state["units"][doc_id]
+    units = sentences(_state["texts"][doc_id], _state["sections"][doc_id])
+    assigning = _assigning(units, _state["assignments"].get(doc_id, []))
+    found = units, [u for u, a in zip(units, assigning, strict=True) if not a]
+    if doc_id in _state["parents"]:
+        _state["units"][doc_id] = found
+    return found
 
 
 def _document_rows(job: tuple[str, list[str], set[str]]) -> list[Row]:
@@ -587,6 +618,16 @@ def _sibling_side(shared: list[tuple], starts: list[int], u: Sentence, similarit
     return Aligned(doc, sec, ps, pe, similarity, [], False)
 
 
+def lineage_pieces(corpus: Corpus, labelled: Labelled) -> Iterator[pd.DataFrame]:
+    """The lineage table, a batch of documents at a time in doc_id order (at least one piece)."""
+    empty = True
+    for rows in labelled.batches():
+        empty = False
+        yield lineage_frame(corpus, rows)
+    if empty:
+        yield lineage_frame(corpus, {})
+
+
 def lineage_frame(corpus: Corpus, rows: dict[str, list[Row]]) -> pd.DataFrame:
     from .schemas import LINEAGE
 
@@ -638,6 +679,29 @@ def relation(child, parent, child_level: str, parent_level: str, lex: Lexicon) -
 
 def _same(a, b) -> bool:
     return (pd.isna(a) and pd.isna(b)) or a == b
+
+
+def target_lineage_pieces(
+    targets: pd.DataFrame, documents: pd.DataFrame, links: list[ParentLink], labelled: Labelled
+) -> Iterator[pd.DataFrame]:
+    """The target_lineage table, a batch of documents at a time in doc_id order (at least one
+    piece): every document with a parent in the corpus is labelled, so its rows come in a batch."""
+    rows_of = {}
+    for i, doc_id in enumerate(targets.doc_id):
+        rows_of.setdefault(doc_id, []).append(i)
+    linked: dict[str, list[ParentLink]] = {}
+    for link in links:
+        if link.parent_doc_id:
+            linked.setdefault(link.doc_id, []).append(link)
+    made = False
+    for rows in labelled.batches():
+        mine = [link for doc_id in rows for link in linked.get(doc_id, [])]
+        if mine:  # the batch's targets and their parents'
+            held = sorted({i for link in mine for d in (link.doc_id, link.parent_doc_id) for i in rows_of.get(d, [])})
+            made = True
+            yield target_lineage_frame(targets.iloc[held], documents, mine, rows)
+    if not made:
+        yield target_lineage_frame(targets.iloc[:0], documents, [], {})
 
 
 def target_lineage_frame(

@@ -151,6 +151,8 @@ class Memo:
         items = list(items)
         todo = [i for i, k in enumerate(keys) if not self.has(k)]
         self.reused = set(range(len(items))) - set(todo)
+        if not todo:  # compute is not started for nothing (on a cluster it would send its inputs)
+            return
         for i, value in zip(todo, compute([items[i] for i in todo]), strict=True):
             self.put(keys[i], value)
 
@@ -170,6 +172,8 @@ class Memo:
         found = self.get_many(keys)
         todo = [i for i, v in enumerate(found) if v is None]
         self.reused = set(range(len(items))) - set(todo)
+        if not todo:
+            return found
         for i, value in zip(todo, compute([items[i] for i in todo]), strict=True):
             found[i] = self._stored(keys[i], value)
         return found

@@ -68,7 +68,7 @@ def arrow_table(df: pd.DataFrame, list_columns: tuple[str, ...] = ()) -> pa.Tabl
 
 CSV_OPTIONS = {"quoting_style": "needed"}
 PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": False}
-ROW_GROUP = 1 << 20  # rows per Parquet row group: Arrow's default, pinned so pieces make the same file
+ROW_GROUP = 1 << 17  # rows per Parquet row group (pinned so pieces make the same file): what the writer buffers
 
 
 def _csv_ready(table: pa.Table, list_columns: tuple[str, ...]) -> pa.Table:

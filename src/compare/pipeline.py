@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -33,7 +33,14 @@ from .document_similarity import document_similarity_pieces
 from .documents import ProcessedDocument, documents_frame, process_document
 from .instruments import instruments_pieces, read_human_codes, store_instruments
 from .keyness import keyness
-from .lineage import Corpus, document_parents_frame, lineage_frame, lineage_rows, resolve_parents, target_lineage_frame
+from .lineage import (
+    Corpus,
+    document_parents_frame,
+    label_documents,
+    lineage_pieces,
+    resolve_parents,
+    target_lineage_pieces,
+)
 from .memo import Memo, digest
 from .output import StagedDirectory, TableWriter, atomic_write_text
 from .registry import REFERENCE_LEVELS, Document, load_registry, sha256_file, verify_files
@@ -69,6 +76,9 @@ class Build:
     paths: Paths
     docs: list[Document]
     caches: bool = True  # reuse (and keep) the token cache and the per-document results in data/interim
+    # The documents' targets and the numbers set aside stay in `results` once their tables are made
+    # (False: let go of then, 34 MB per 1,000 documents; the later stages read texts, sections, tasks).
+    keep_records: bool = True
     results: list[ProcessedDocument] = field(default_factory=list)
     doc_keys: list[str] = field(default_factory=list)  # each document's inputs, as a memo key
     memos: list[Memo] = field(default_factory=list)
@@ -105,6 +115,18 @@ def memo(b: Build, name: str) -> Memo:
     return m
 
 
+def on_disk(b: Build, name: str) -> Memo:
+    """The stored results of a per-document step whose tables are then read back from them a batch
+    of documents at a time: the memo, or, when the build keeps no caches, a scratch folder removed
+    once the build ends."""
+    stored = memo(b, name)
+    if stored.folder is None:
+        scratch = tempfile.TemporaryDirectory(dir=_interim(b.paths), prefix=f"{name}-")
+        stored = Memo(Path(scratch.name), name)
+        b.scratch.append(scratch)
+    return stored
+
+
 def documents_stage(b: Build) -> None:
     """Every document read, cleaned and parsed — or, when its file, registry row and compare's code
     are those of the last build, its stored result."""
@@ -129,6 +151,8 @@ def documents_stage(b: Build) -> None:
             b.tables[name] = _concat([rows(batch) for batch in _batches(rs)])
         else:  # made a batch of documents at a time, in doc_id order, as it is written
             b.tables[name] = Pieces(partial(_pieces, rows, sorted(rs, key=lambda r: r.doc.doc_id)))
+    if not b.keep_records:  # the tables' drafts hold the whole results until they are written
+        b.results = [replace(r, extraction=None) for r in rs]
 
 
 # The tables of the documents stage: name → the rows of some documents' results.
@@ -252,13 +276,9 @@ def instruments_stage(b: Build) -> None:
         for r in b.results
     ]
     books = codebooks(b.paths)
-    stored = memo(b, "instruments")
+    stored = on_disk(b, "instruments")
     books_key = digest(*(f"{p}\0{p.read_text(encoding='utf-8')}" for p in project_codebooks(b.paths)))
     keys = [stored.key(k, books_key) for k in b.doc_keys]
-    if stored.folder is None:  # no caches: a scratch folder, removed once the tables are written
-        scratch = tempfile.TemporaryDirectory(dir=_interim(b.paths), prefix="instruments-")
-        stored = Memo(Path(scratch.name), "instruments")
-        b.scratch.append(scratch)
     store_instruments(items, books, stored, keys)
     human = read_human_codes(b.paths.coding)
     for name, table in (("instrument_units", "units"), ("instrument_codes", "codes")):
@@ -266,6 +286,9 @@ def instruments_stage(b: Build) -> None:
 
 
 def lineage_stage(b: Build) -> None:
+    """Each document's sentences labelled against its parents and siblings, kept on disk (the memo;
+    a scratch folder when the build keeps no caches), the tables then made from them a batch of
+    documents at a time."""
     links = resolve_parents(b.tables["documents"], b.tables["citations"])
     corpus = Corpus(
         b.tables["documents"],
@@ -274,15 +297,13 @@ def lineage_stage(b: Build) -> None:
         b.tables["shared_passages"],
         {r.doc.doc_id: [(t.char_start, t.char_end) for t in r.tasks] for r in b.results},
     )
-    rows = lineage_rows(
-        corpus,
-        links,
-        stored=memo(b, "lineage"),
-        doc_keys=dict(zip((d.doc_id for d in b.docs), b.doc_keys, strict=True)),
-    )
+    doc_keys = dict(zip((d.doc_id for d in b.docs), b.doc_keys, strict=True))
+    labelled = label_documents(corpus, links, on_disk(b, "lineage"), doc_keys)
     b.tables["document_parents"] = document_parents_frame(links)
-    b.tables["lineage"] = lineage_frame(corpus, rows)
-    b.tables["target_lineage"] = target_lineage_frame(b.tables["targets"], b.tables["documents"], links, rows)
+    b.tables["lineage"] = Pieces(partial(lineage_pieces, corpus, labelled))
+    b.tables["target_lineage"] = Pieces(
+        partial(target_lineage_pieces, b.tables["targets"], b.tables["documents"], links, labelled)
+    )
 
 
 @dataclass(frozen=True)
@@ -355,6 +376,7 @@ def run_stages(
     on_stage: Callable[[Build, Stage, float], None] | None = None,
     caches: bool = True,
     sink: Sink | None = None,
+    keep_records: bool = True,
 ) -> Build:
     """Every stage in order; each table is checked against its schema as soon as no later stage
     reads its draft (one that a later stage reads is also checked when it is made, so a faulty
@@ -362,8 +384,8 @@ def run_stages(
     order (one, or a stage's :class:`Pieces`), and writes it; the build then lets go of it, so the
     tables of every stage are never held at once. Without a sink they are kept in `tables`.
     `on_stage(build, stage, seconds)` after each stage (progress, the benchmark's clock; the
-    seconds include finishing its tables)."""
-    b = Build(paths, docs, caches)
+    seconds include finishing its tables). `keep_records`: see :class:`Build`."""
+    b = Build(paths, docs, caches, keep_records)
     kept: dict[str, pd.DataFrame] = {}
     checked: set[str] = set()
     try:
@@ -434,7 +456,7 @@ def build(
     """Build every processed table from the raw files; replace data/processed/ only on success.
     `checked`: the registry's documents and verify_files' warnings, when the caller has them.
     Each table is written as soon as it is final; `keep_tables=False` (`compare build`) lets go of
-    it then, and the result holds no tables."""
+    it then, and the result holds no tables, nor the documents' targets once their tables are made."""
     paths = paths or Paths()
     t0 = time.perf_counter()
     if checked is None:
@@ -445,10 +467,12 @@ def build(
     def progress(b: Build, stage: Stage, seconds: float) -> None:
         log(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage.name} ({stage.zh}): {seconds:.1f}s{_high_water()}")
         if stage.name == "documents":
+            documents = b.tables["documents"]  # held for lineage (the results may no longer hold the targets)
+            n_targets = dict(zip(documents.doc_id, documents.n_targets, strict=True))
             for r in b.results:
                 log(
                     f"  {r.doc.doc_id:<14} {len(r.text):>7,} chars {len(r.parsed.sections):>4} sections "
-                    f"{len(r.tasks):>3} tasks {len(r.targets):>3} targets  "
+                    f"{len(r.tasks):>3} tasks {n_targets[r.doc.doc_id]:>3} targets  "
                     f"({r.decoded.format}, {r.decoded.encoding}, "
                     + (
                         "unchanged: not processed again)"
@@ -472,7 +496,7 @@ def build(
             if keep_tables:
                 tables[name] = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
-        b = run_stages(paths, docs, progress, sink=sink)
+        b = run_stages(paths, docs, progress, sink=sink, keep_records=keep_tables)
         for r in b.results:
             atomic_write_text(out / "text" / f"{r.doc.doc_id}.txt", r.text)
     for m in b.memos:  # the build is written: keep the stored results it used, and only those

@@ -128,8 +128,9 @@ def _scored(
     block: int,
     weigh: Callable[[sparse.csr_matrix], sparse.csr_matrix] | None = None,
 ):
-    """The selected pairs as arrays over the units grouped by city: (by_city, i, j, key, rank), the
-    rows a unit's together (in no set order). `weigh`: X holds counts, which `weigh` makes into the
+    """The selected pairs as arrays over the units grouped by city: (by_city, codes, i, j, key,
+    rank), `codes` each grouped unit's city (its rank among the cities), the rows a unit's together
+    (in no set order). `weigh`: X holds counts, which `weigh` makes into the
     vectors once they are in city order (then only their two parts are held while scoring)."""
     city = pd.Categorical(units.city).remove_unused_categories()
     codes = np.asarray(city.codes, dtype=np.int64)
@@ -158,7 +159,7 @@ def _scored(
     _start_scoring(())  # let go of the matrices
     del state, Xd, Xs
     i, j, key, rank = (np.concatenate(parts) for parts in zip(*found, strict=True))
-    return by_city, i, j, key, rank
+    return by_city, codes, i, j, key, rank
 
 
 def _frame(units: pd.DataFrame, by_city, i, j, key, rank) -> pd.DataFrame:
@@ -195,8 +196,7 @@ def top_pairs(
     blocks on every core when the corpus is large."""
     if not len(units):
         return pd.DataFrame([], columns=COLUMNS)
-    by_city, i, j, key, rank = _scored(units, X, top_k, max_cities, workers, block)
-    codes = pd.Categorical(units.city).remove_unused_categories().codes[by_city]
+    by_city, codes, i, j, key, rank = _scored(units, X, top_k, max_cities, workers, block)
     o = np.lexsort((rank, codes[j], by_city[i]))  # rows in the units' order, then city, then rank
     return _frame(units, by_city, i[o], j[o], key[o], rank[o])
 
@@ -217,7 +217,7 @@ def top_pairs_pieces(
     if not len(units):
         yield pd.DataFrame([], columns=COLUMNS)
         return
-    by_city, i, j, key, rank = _scored(units, X, top_k, max_cities, None, _BLOCK, weigh)
+    by_city, city, i, j, key, rank = _scored(units, X, top_k, max_cities, None, _BLOCK, weigh)
 
     def ranks(column) -> np.ndarray:  # each grouped unit's rank in the column's sorted values
         return np.unique(np.asarray(column, dtype=object)[by_city], return_inverse=True)[1].reshape(-1)
@@ -227,7 +227,6 @@ def top_pairs_pieces(
     unit = np.lexsort((ranks(units.section_id), ranks(units.doc_id)))  # units in (doc, section) order
     place = np.empty(len(unit), np.int64)
     place[unit] = np.arange(len(unit))
-    city = ranks(units.city)
     o = np.argsort((place[i] * (city.max(initial=0) + 1) + city[j]) * (top_k + 1) + rank)
     for lo in range(0, len(o), piece_rows):
         sel = o[lo : lo + piece_rows]
