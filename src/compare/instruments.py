@@ -292,13 +292,12 @@ def instruments_pieces(
     of documents' rows is held at a time."""
 
     order = sorted(range(len(items)), key=lambda i: items[i][0])
-    for lo in range(0, len(order), BATCH_DOCUMENTS):
-        batch = order[lo : lo + BATCH_DOCUMENTS]
-        found = stored.get_many(keys[i] for i in batch)
-        for n, i in enumerate(batch):
-            if found[n] is None:  # an entry cut short or removed since: computed and stored again
-                found[n] = document_instruments(items[i], books)
-                stored.put(keys[i], found[n])
+
+    def again(positions: list[int]) -> Iterator:
+        return (document_instruments(items[order[p]], books) for p in positions)
+
+    for positions, found in stored.batches([keys[i] for i in order], again, BATCH_DOCUMENTS):
+        batch = [order[p] for p in positions]
         docs = [(items[i][1], items[i][2], us) for i, (us, _) in zip(batch, found, strict=True)]
         if table == "units":
             yield instrument_units_frame(docs)

@@ -445,15 +445,13 @@ class Labelled:
         from .workers import BATCH_DOCUMENTS
 
         order = sorted(range(len(self.jobs)), key=lambda i: self.jobs[i][0])
-        for lo in range(0, len(order), BATCH_DOCUMENTS):
-            batch = order[lo : lo + BATCH_DOCUMENTS]
-            found = self.stored.get_many(self.keys[i] for i in batch)
-            missing = [n for n, rows in enumerate(found) if rows is None]
-            if missing:
-                for n, rows in zip(missing, self.compute([self.jobs[batch[n]] for n in missing]), strict=True):
-                    found[n] = rows
-                    self.stored.put(self.keys[batch[n]], rows)
-            yield {self.jobs[i][0]: rows for i, rows in zip(batch, found, strict=True)}
+        keys = [self.keys[i] for i in order]
+
+        def again(positions: list[int]) -> Iterator[list[Row]]:
+            return self.compute([self.jobs[order[p]] for p in positions])
+
+        for positions, found in self.stored.batches(keys, again, BATCH_DOCUMENTS):
+            yield {self.jobs[order[p]][0]: rows for p, rows in zip(positions, found, strict=True)}
 
 
 def label_documents(

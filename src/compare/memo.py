@@ -20,7 +20,7 @@ import gc
 import hashlib
 import pickle
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -155,6 +155,21 @@ class Memo:
             return
         for i, value in zip(todo, compute([items[i] for i in todo]), strict=True):
             self.put(keys[i], value)
+
+    def batches(self, keys: list[str], compute, size: int) -> Iterator[tuple[list[int], list]]:
+        """The stored results of `keys`, `size` at a time in the order given, as (their positions in
+        `keys`, their results): an entry that cannot be read (cut short, removed since) is computed
+        again — `compute(positions)` yields their results in order — and stored. Read with
+        :meth:`fill` first, so that only a batch of results is held at a time."""
+        for lo in range(0, len(keys), size):
+            positions = list(range(lo, min(lo + size, len(keys))))
+            found = self.get_many(keys[p] for p in positions)
+            missing = [n for n, value in enumerate(found) if value is None]
+            if missing:
+                for n, value in zip(missing, compute([positions[n] for n in missing]), strict=True):
+                    found[n] = value
+                    self.put(keys[positions[n]], value)
+            yield positions, found
 
     def has(self, key: str) -> bool:
         """Whether an entry is stored for `key` (:meth:`get` still reads None from one cut short)."""
