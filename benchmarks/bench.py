@@ -5,7 +5,7 @@ recombined with a fixed seed, in provinces of ten that copy their template, thre
 and the real national plan as every document's parent; N counts the synthetic documents only).
 
 For each N the build's own named stages (`compare.pipeline.STAGES`: documents, tokens, section
-pairs, document similarity, shared passages, keyness) run in one process through
+pairs, document similarity, keyness, shared passages …) run in one process through
 `compare.pipeline.run_stages` — the code `compare build` runs — with tokens not cached, and each
 is timed. Then the whole pipeline runs as `compare build` in a fresh process with nothing stored
 from an earlier build (cold token cache, no per-document results), writing every table; and again
@@ -75,7 +75,6 @@ def stages(paths) -> list[tuple[str, str, float, float]]:
             paths,
             load_registry(paths),
             caches=False,
-            keep_records=False,
             on_stage=lambda _, stage, seconds: out.append((stage.name, stage.zh, seconds, peak_mb())),
             sink=lambda name, pieces: write_pieces(
                 TableWriter(Path(scratch), name, schemas.ALL_TABLES[name].list_columns), pieces

@@ -286,6 +286,46 @@ def test_per_document_tables_and_tokens_are_made_a_batch_of_documents_at_a_time(
     assert sorted(d for docs in tokenised for d in docs) == sorted(DOC_IDS)
 
 
+def test_the_stages_read_the_documents_results_back_from_disk_a_batch_at_a_time(built, tables, tmp_path, monkeypatch):
+    """Each document's result is stored as it comes, and the later stages read it back from there a
+    few documents at a time (here two), or one when asked, so the build never holds the corpus's
+    records: the same bytes as a build that held them; a result cut short is computed and stored
+    again; a build that keeps no caches works in a scratch folder, removed at its end, and every
+    table is the same. The term counts are let go of after keyness (before shared passages)."""
+    from compare import pipeline, workers
+    from compare.memo import Memo
+    from compare.pipeline import run_stages
+    from compare.registry import load_registry
+
+    monkeypatch.setattr(workers, "BATCH_DOCUMENTS", 2)
+    processed, read = [], []
+    recorded(monkeypatch, pipeline, "process_document", processed, lambda doc, paths: doc.doc_id)
+    real = Memo.get_many
+
+    def get_many(self, keys):
+        keys = list(keys)
+        if self.name == "documents":
+            read.append(len(keys))
+        return real(self, keys)
+
+    monkeypatch.setattr(Memo, "get_many", get_many)
+    paths = scratch_project(tmp_path)
+    result = build(paths, **QUIET)
+    assert sorted(processed) == sorted(DOC_IDS) and len(result.results) == len(DOC_IDS)
+    assert read == [2, 2, 2] * 4  # the documents stage's tables, tokens, shared passages, the texts written
+    assert snapshot(paths) == snapshot(built[0])
+
+    an_entry_cut_short_is_computed_again_once(paths, "documents", processed, snapshot(built[0]))
+
+    counted = []  # the term counts are held from tokens to keyness, their last reader, and no longer
+    on_stage = lambda b, stage, seconds: counted.append(stage.name) if b.counts is not None else None  # noqa: E731
+    kept = run_stages(paths, load_registry(paths), on_stage, caches=False).tables
+    assert counted == ["tokens", "section pairs", "document similarity"]
+    assert not list(paths.interim.glob("documents*")) and kept.keys() == tables.keys()
+    for name in tables:
+        pd.testing.assert_frame_equal(kept[name], tables[name])
+
+
 def an_entry_cut_short_is_computed_again_once(paths, memo: str, computed: list, want) -> None:
     """An entry of the `memo` cut short (a full disk, a killed build): the next build computes that
     document again (`computed` lists what was) and stores it; the one after computes nothing; the
@@ -347,19 +387,17 @@ def test_lineage_tables_are_made_a_batch_of_documents_at_a_time(built, tables, t
 
     an_entry_cut_short_is_computed_again_once(paths, "lineage", traced, snapshot(built[0]))
 
-    # No caches, and (as `compare build` runs) the documents' targets let go of once their tables are
-    # made: every table the same.
-    b = run_stages(paths, load_registry(paths), caches=False, keep_records=False)
-    assert not list(paths.interim.glob("lineage-*")) and all(r.extraction is None for r in b.results)
-    assert b.tables.keys() == tables.keys()
-    for name in tables:
-        pd.testing.assert_frame_equal(b.tables[name], tables[name])
+    kept = run_stages(paths, load_registry(paths), caches=False).tables
+    assert not list(paths.interim.glob("lineage-*"))
+    for name in ("lineage", "target_lineage", "document_parents"):
+        pd.testing.assert_frame_equal(kept[name], tables[name])
 
 
-def test_a_stored_result_is_what_the_next_build_reads_and_holds_its_text_once(tmp_path):
-    """The memo hands the build the result read back from its stored bytes — what the next build
-    will read — not the object it pickled: pickling a string caches a UTF-8 copy inside it, which
-    would double every document's text held through the build."""
+def test_a_stored_result_is_read_back_holding_its_text_once_and_a_stored_one_is_not_computed(tmp_path):
+    """The build reads each result back from its stored bytes, not the object it pickled: pickling a
+    string caches a UTF-8 copy inside it, which would double every document's text held. A memo that
+    holds every entry does not start `compute` (on a cluster it would send its inputs to every
+    worker)."""
     import sys
 
     from compare.memo import Memo
@@ -368,12 +406,13 @@ def test_a_stored_result_is_what_the_next_build_reads_and_holds_its_text_once(tm
     fresh = sys.getsizeof(text)
     stored = Memo(tmp_path, "documents")
     key = stored.key("a document")
-    (got,) = stored.map(lambda items: [{"text": t} for t in items], [text], [key])
-    assert got == {"text": text} and stored.reused == set()
-    assert sys.getsizeof(got["text"]) == fresh  # no UTF-8 copy inside
-    # read, and compute not even started (on a cluster it would send its inputs to every worker)
-    (again,) = Memo(tmp_path, "documents").map(lambda items: 1 / 0, [text], [key])
-    assert again == got
+    stored.fill(lambda items: [{"text": t} for t in items], [text], [key])
+    assert stored.reused == set()
+    ((_, (got,)),) = stored.batches([key], lambda positions: 1 / 0, 10)
+    assert got == {"text": text} and sys.getsizeof(got["text"]) == fresh  # no UTF-8 copy inside
+    again = Memo(tmp_path, "documents")
+    again.fill(lambda items: 1 / 0, [text], [key])
+    assert again.reused == {0}
 
 
 def test_a_faulty_table_stops_the_build_at_the_stage_that_made_it(tmp_path, monkeypatch):

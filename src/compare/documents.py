@@ -10,6 +10,8 @@ are processed in parallel (:mod:`compare.workers`) or on a cluster.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -17,6 +19,7 @@ import pandas as pd
 from .citations import Citation, cited_works, extract_citations
 from .clean import Cleaned, clean
 from .config import Paths
+from .memo import Memo
 from .readers import read_document
 from .registry import Document
 from .schemas import DOCUMENTS
@@ -42,7 +45,7 @@ class ProcessedDocument:
     parsed: ParsedDocument
     tasks: list[Task]
     citations: list[Citation]
-    extraction: Extraction | None  # None once the build has made its tables (Build.keep_records)
+    extraction: Extraction
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per step: read + clean, sections, …
 
@@ -53,6 +56,121 @@ class ProcessedDocument:
     @property
     def targets(self):
         return self.extraction.targets
+
+
+CACHED_RECORDS = 8  # results a Records keeps after reading them (a document, its parents)
+
+
+class Records(Sequence[ProcessedDocument]):
+    """Every document's :class:`ProcessedDocument`, kept on disk in `stored` (the documents memo, or
+    a scratch folder when the build keeps no caches) under its key, and read back when a stage asks
+    for it — one at a time, or a batch of documents at a time (:meth:`batches`) — so the build does
+    not hold the corpus's records (text, sections, tasks, citations, targets: about 70 MB of Python
+    objects per 1,000 documents) from the first stage to the last. An entry that cannot be read (cut
+    short, removed since) is computed again (`compute(doc)`: :func:`process_document`) and stored.
+    A Records is small to pickle: a worker given one reads the entries itself (from a folder it
+    must see, as it sees data/raw)."""
+
+    def __init__(self, docs: list[Document], keys: list[str], stored: Memo, compute: Callable):
+        self.docs, self.keys, self.stored, self.compute = docs, keys, stored, compute
+        self.position = {d.doc_id: i for i, d in enumerate(docs)}
+        self.recomputed: set[int] = set()  # the documents whose entry could not be read
+        self._cache: OrderedDict[int, ProcessedDocument] = OrderedDict()
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_cache": OrderedDict()}
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        i = range(len(self.docs))[i]
+        if i in self._cache:
+            self._cache.move_to_end(i)
+            return self._cache[i]
+        r = self.stored.get(self.keys[i])
+        if r is None:
+            r = self._again(i)
+            self.stored.put(self.keys[i], r)
+        self._cache[i] = r
+        if len(self._cache) > CACHED_RECORDS:
+            self._cache.popitem(last=False)
+        return r
+
+    def of(self, doc_id: str) -> ProcessedDocument:
+        return self[self.position[doc_id]]
+
+    def _again(self, i: int) -> ProcessedDocument:
+        self.recomputed.add(i)
+        return self.compute(self.docs[i])
+
+    def batches(self, size: int | None = None) -> Iterator[list[ProcessedDocument]]:
+        """The results `size` documents at a time (BATCH_DOCUMENTS), in doc_id order: at least one
+        batch (an empty one for no documents), so that a table made of batches has a piece."""
+        from .workers import BATCH_DOCUMENTS
+
+        if not self.docs:
+            yield []
+            return
+
+        order = sorted(range(len(self.docs)), key=lambda i: self.docs[i].doc_id)
+
+        def again(positions: list[int]) -> Iterator[ProcessedDocument]:
+            return (self._again(order[p]) for p in positions)
+
+        for _, found in self.stored.batches([self.keys[i] for i in order], again, size or BATCH_DOCUMENTS):
+            yield found
+
+    def field(self, get) -> Mapping:
+        """doc_id → `get(its result)`, read when asked (a mapping that pickles small)."""
+        return Field(self, get)
+
+
+class Field(Mapping):
+    """One field of each document's result, by doc_id, read from :class:`Records` when asked."""
+
+    def __init__(self, records: Records, get):
+        self.records, self.get_field = records, get
+
+    def __getitem__(self, doc_id: str):
+        if doc_id not in self.records.position:
+            raise KeyError(doc_id)
+        return self.get_field(self.records.of(doc_id))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.records.position)
+
+    def __len__(self) -> int:
+        return len(self.records.position)
+
+
+class Item(Sequence):
+    """(doc_id, city, cleaned text, sections, task spans) of one document — what the instrument
+    pre-labels take —, its result read from :class:`Records` only when its text is asked for;
+    `chars`: its text's length, known without reading it."""
+
+    def __init__(self, records: Records, i: int, chars: int):
+        self.records, self.i, self.chars = records, i, chars
+
+    def __len__(self) -> int:
+        return 5
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return tuple(self[j] for j in range(*k.indices(5)))
+        k = range(5)[k]
+        if k < 2:
+            d = self.records.docs[self.i]
+            return (d.doc_id, d.city)[k]
+        r = self.records[self.i]
+        return r.text if k == 2 else r.parsed.sections if k == 3 else task_spans(r)
+
+
+def task_spans(r: ProcessedDocument) -> list[tuple[int, int]]:
+    """The character spans of a document's tasks."""
+    return [(t.char_start, t.char_end) for t in r.tasks]
 
 
 def process_document(doc: Document, paths: Paths) -> ProcessedDocument:

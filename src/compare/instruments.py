@@ -272,7 +272,8 @@ def _computed(items: list, books: tuple[Codebook, ...], workers: int | None = No
     """:func:`document_instruments` of each item, yielded in order, on every core for a large corpus."""
     from .workers import default_workers, imap_ordered
 
-    n = workers if workers is not None else default_workers(sum(len(i[2]) for i in items), PARALLEL_MIN_CHARS)
+    chars = sum(getattr(i, "chars", None) or len(i[2]) for i in items)  # an Item knows it without reading
+    n = workers if workers is not None else default_workers(chars, PARALLEL_MIN_CHARS)
     return imap_ordered(partial(document_instruments, books=books), items, n)
 
 

@@ -14,6 +14,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.stats import chi2
 
+from .vectors import term_names
+
 TOP_TERMS = 30
 MIN_COUNT = 3
 
@@ -51,8 +53,8 @@ def keyness(
         b = total[cols] - a
         keep = (a >= min_count) & ~(a / n_city <= b / n_rest)  # used more here than in the rest
         scored = sorted(
-            (-round(_g2(x, y, n_city, n_rest), 4), terms[c], x, y)
-            for c, x, y in zip(cols[keep].tolist(), a[keep].tolist(), b[keep].tolist(), strict=True)
+            (-round(_g2(x, y, n_city, n_rest), 4), term, x, y)
+            for term, x, y in zip(term_names(terms, cols[keep]), a[keep].tolist(), b[keep].tolist(), strict=True)
         )
         kept = 0
         for neg_g2, term, a, b in scored:

@@ -432,8 +432,8 @@ class Labelled:
 
         n = self.workers
         if n is None:
-            texts = self.state["texts"]
-            n = default_workers(sum(len(texts[d]) for job in jobs for d in {job[0], *job[1]}), PARALLEL_MIN_CHARS)
+            chars = self.state["chars"]
+            n = default_workers(sum(chars[d] for job in jobs for d in {job[0], *job[1]}), PARALLEL_MIN_CHARS)
         try:
             yield from imap_ordered(_document_rows, jobs, n, initializer=_start, initargs=(self.state,))
         finally:
@@ -493,7 +493,8 @@ def label_documents(
         for doc_id, mine, siblings in jobs
     ]
     state = {
-        "texts": corpus.texts,
+        "texts": corpus.texts,  # (the build's: read from each document's stored result when asked)
+        "chars": dict(zip(corpus.documents.doc_id, corpus.documents.n_chars, strict=True)),
         "sections": corpus.sections,
         "assignments": corpus.assignments,
         "lex": lexicon(),

@@ -123,18 +123,6 @@ class Memo:
             self.used.add(key)
             atomic_write_bytes(self._path(key), pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
-    def _stored(self, key: str, value):
-        """Store `value`, and return what a later build will read: the value read back from its
-        bytes. Pickling a string leaves its UTF-8 copy cached in it for its life (CPython), so the
-        value pickled would hold every text twice (330 MB at 10,000 documents); the value read back
-        holds it once, and this build uses exactly what the next one reads."""
-        if self.folder is None:
-            return value
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        self.used.add(key)
-        atomic_write_bytes(self._path(key), data)
-        return pickle.loads(data)
-
     def keep_only_used(self) -> None:
         """Remove the entries this build did not ask for (other documents, older code)."""
         if self.folder is None or not self.folder.is_dir():
@@ -177,18 +165,3 @@ class Memo:
             return False
         self.used.add(key)
         return self._path(key).is_file()
-
-    def map(self, compute, items: Iterable, keys: list[str]) -> list:
-        """The result of every item (`keys`: each item's key): stored ones where known, and
-        `compute(the other items)` (their results, in order) for the rest. A `compute` that yields
-        them as they come lets each go once it is stored (the value kept is the one read back), so
-        the corpus's results are not held twice."""
-        items = list(items)
-        found = self.get_many(keys)
-        todo = [i for i, v in enumerate(found) if v is None]
-        self.reused = set(range(len(items))) - set(todo)
-        if not todo:
-            return found
-        for i, value in zip(todo, compute([items[i] for i in todo]), strict=True):
-            found[i] = self._stored(keys[i], value)
-        return found

@@ -11,26 +11,28 @@ on every core when the corpus is large); the others compare the documents.
 from __future__ import annotations
 
 import json
+import pickle
 import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
 
 import pandas as pd
 from scipy import sparse
 
-from . import schemas, workers
+from . import schemas
 from .analysis_units import analysis_units, unit_spans
 from .citations import citations_frame
 from .clean import cleaning_log_frame
 from .codebooks import codebooks, project_codebooks
 from .config import Paths
 from .document_similarity import document_similarity_pieces
-from .documents import ProcessedDocument, documents_frame, process_document
+from .documents import Item, ProcessedDocument, Records, documents_frame, process_document, task_spans
 from .instruments import instruments_pieces, read_human_codes, store_instruments
 from .keyness import keyness
 from .lineage import (
@@ -76,11 +78,10 @@ class Build:
     paths: Paths
     docs: list[Document]
     caches: bool = True  # reuse (and keep) the token cache and the per-document results in data/interim
-    # The documents' targets and the numbers set aside stay in `results` once their tables are made
-    # (False: let go of then, 34 MB per 1,000 documents; the later stages read texts, sections, tasks).
-    keep_records: bool = True
-    results: list[ProcessedDocument] = field(default_factory=list)
+    results: Records | None = None  # every document's result, on disk, read back when a stage asks
     doc_keys: list[str] = field(default_factory=list)  # each document's inputs, as a memo key
+    seconds: dict[str, float] = field(default_factory=dict)  # doc_id → its processing time (0: stored)
+    warnings: dict[str, list[str]] = field(default_factory=dict)  # doc_id → what its processing warns of
     memos: list[Memo] = field(default_factory=list)
     unchanged: set[str] = field(default_factory=set)  # documents whose stored result was used
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -120,39 +121,54 @@ def on_disk(b: Build, name: str) -> Memo:
     of documents at a time: the memo, or, when the build keeps no caches, a scratch folder removed
     once the build ends."""
     stored = memo(b, name)
-    if stored.folder is None:
-        scratch = tempfile.TemporaryDirectory(dir=_interim(b.paths), prefix=f"{name}-")
-        stored = Memo(Path(scratch.name), name)
-        b.scratch.append(scratch)
-    return stored
+    return stored if stored.folder is not None else Memo(_scratch(b, f"{name}-"), name)
+
+
+def _scratch(b: Build, prefix: str) -> Path:
+    """A scratch folder in data/interim/, removed when the build ends (written or not)."""
+    scratch = tempfile.TemporaryDirectory(dir=_interim(b.paths), prefix=prefix)
+    b.scratch.append(scratch)
+    return Path(scratch.name)
 
 
 def documents_stage(b: Build) -> None:
     """Every document read, cleaned and parsed — or, when its file, registry row and compare's code
-    are those of the last build, its stored result."""
-    stored = memo(b, "documents")
+    are those of the last build, its stored result. Each result is stored as it comes (the memo; a
+    scratch folder when the build keeps no caches) and the stages read them back from there."""
+    stored = on_disk(b, "documents")
     b.doc_keys = [
         stored.key(json.dumps(d.as_row(), sort_keys=True), str(b.paths.raw / d.file), sha256_file(b.paths.raw / d.file))
         for d in b.docs
     ]
-    b.results = stored.map(partial(each_document, paths=b.paths), b.docs, b.doc_keys)
-    b.unchanged = {b.docs[i].doc_id for i in stored.reused}
-    rs = b.results
+    stored.fill(partial(each_document, paths=b.paths), b.docs, b.doc_keys)
+    b.results = Records(b.docs, b.doc_keys, stored, partial(process_document, paths=b.paths))
     b.frame = pd.DataFrame(
         {
-            "doc_id": [r.doc.doc_id for r in rs],
-            "city": [r.doc.city for r in rs],
-            "admin_level": [r.doc.admin_level for r in rs],
+            "doc_id": [d.doc_id for d in b.docs],
+            "city": [d.city for d in b.docs],
+            "admin_level": [d.admin_level for d in b.docs],
         }
     )
+    # Every table made a batch of documents at a time, in one reading of the results in doc_id order
+    # (every per-document table is sorted by doc_id first): held whole if a later stage reads it, else
+    # each batch's piece set aside on disk until the table is written, so a table's rows are Python
+    # objects for one batch only. The tables are the same for any batch size.
     read_later = {name for stage in STAGES for name in stage.reads}
-    for name, rows in DOCUMENT_TABLES.items():
-        if name in read_later:  # held whole for the stage that reads it, made a batch at a time
-            b.tables[name] = _concat([rows(batch) for batch in _batches(rs)])
-        else:  # made a batch of documents at a time, in doc_id order, as it is written
-            b.tables[name] = Pieces(partial(_pieces, rows, sorted(rs, key=lambda r: r.doc.doc_id)))
-    if not b.keep_records:  # the tables' drafts hold the whole results until they are written
-        b.results = [replace(r, extraction=None) for r in rs]
+    held = {name: [] for name in DOCUMENT_TABLES if name in read_later}
+    aside = {name: [] for name in DOCUMENT_TABLES if name not in read_later}
+    folder = Path(_scratch(b, "documents-tables-"))
+    for k, batch in enumerate(b.results.batches()):
+        for name, frames in held.items():
+            frames.append(DOCUMENT_TABLES[name](batch))
+        for name, pieces in aside.items():
+            pieces.append(folder / f"{name}-{k:07d}.pickle")
+            pieces[-1].write_bytes(pickle.dumps(DOCUMENT_TABLES[name](batch), protocol=pickle.HIGHEST_PROTOCOL))
+        for r in batch:
+            b.seconds[r.doc.doc_id] = sum(r.seconds.values())
+            b.warnings[r.doc.doc_id] = r.warnings
+    b.unchanged = {b.docs[i].doc_id for i in stored.reused - b.results.recomputed}
+    for name in DOCUMENT_TABLES:
+        b.tables[name] = _concat(held[name]) if name in held else Pieces(partial(_set_aside, aside[name]))
 
 
 # The tables of the documents stage: name → the rows of some documents' results.
@@ -168,18 +184,10 @@ DOCUMENT_TABLES: dict[str, Callable[[list[ProcessedDocument]], pd.DataFrame]] = 
 }
 
 
-def _batches(items: list) -> Iterator[list]:
-    """`items` BATCH_DOCUMENTS at a time (at least one batch, empty if they are): a table's rows are
-    Python objects for one batch only; the tables are the same for any batch size."""
-    for lo in range(0, max(len(items), 1), workers.BATCH_DOCUMENTS):
-        yield items[lo : lo + workers.BATCH_DOCUMENTS]
-
-
-def _pieces(rows: Callable[[list], pd.DataFrame], results: list[ProcessedDocument]) -> Iterator[pd.DataFrame]:
-    """A per-document table in pieces of a batch of documents each: in the table's order when
-    `results` are in doc_id order (every per-document table is sorted by doc_id first)."""
-    for batch in _batches(results):
-        yield rows(batch)
+def _set_aside(pieces: list[Path]) -> Iterator[pd.DataFrame]:
+    """A table's pieces, read back from where the documents stage set them aside."""
+    for path in pieces:
+        yield pickle.loads(path.read_bytes())
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -199,7 +207,7 @@ def tokens_stage(b: Build) -> None:
     units = []
 
     def token_strings() -> Iterator[list[str]]:
-        for batch in _batches(b.results):
+        for batch in b.results.batches():
             part = analysis_units(DOCUMENT_TABLES["sections"](batch), DOCUMENT_TABLES["tasks"](batch))
             units.append(part.drop(columns="text"))
             yield cache.joined(part.text.tolist())
@@ -218,9 +226,9 @@ def document_similarity_stage(b: Build) -> None:
     )
 
 
-def section_locator(results: list[ProcessedDocument]) -> Callable[[str, int], str]:
-    """(doc_id, offset) → the innermost section holding that offset."""
-    finders = {r.doc.doc_id: section_finder(r.parsed.sections) for r in results}
+def section_locator(sections: dict[str, list]) -> Callable[[str, int], str]:
+    """(doc_id, offset) → the innermost section holding that offset (`sections`: doc_id → its sections)."""
+    finders = {doc_id: section_finder(secs) for doc_id, secs in sections.items()}
 
     def section_at(doc_id: str, pos: int) -> str:
         sec = finders[doc_id](pos)
@@ -230,11 +238,16 @@ def section_locator(results: list[ProcessedDocument]) -> Callable[[str, int], st
 
 
 def shared_passages_stage(b: Build) -> None:
+    """The documents' texts and sections are read back for this stage, and let go of after it."""
+    texts, sections = {}, {}
+    for batch in b.results.batches():
+        for r in batch:
+            texts[r.doc.doc_id], sections[r.doc.doc_id] = r.text, r.parsed.sections
     b.tables["shared_passages"] = passages_table(
         b.frame,
-        {r.doc.doc_id: r.text for r in b.results},
+        texts,
         unit_spans(b.units, b.frame.doc_id),
-        section_locator(b.results),
+        section_locator(sections),
         spill=_interim(b.paths),
     )
 
@@ -245,11 +258,11 @@ def _interim(paths: Paths) -> Path:
     return paths.interim
 
 
-def place_names(results: list[ProcessedDocument]) -> frozenset[str]:
+def place_names(docs: list[Document]) -> frozenset[str]:
     """The registry's place names and their stems (长治市上党区 → 长治, 上党)."""
     names = set()
-    for r in results:
-        for part in re.split(r"[市区县省]", r.doc.city_zh + "、" + r.doc.province):
+    for d in docs:
+        for part in re.split(r"[市区县省]", d.city_zh + "、" + d.province):
             if len(part) >= 2:
                 names.add(part)
     return frozenset(names)
@@ -263,18 +276,19 @@ def keyness_stage(b: Build) -> None:
         pooled(b.counts[local], b.units.city[local], cities),
         cities,
         b.terms,
-        exclude=partial(is_proper_name, places=place_names(b.results)),
+        exclude=partial(is_proper_name, places=place_names(b.docs)),
     )
+    # The last stage to read the term counts: let go of them (at 10,000 documents 0.4 GB, and the
+    # terms 0.1 GB) before shared passages, whose working memory is the build's largest.
+    b.counts = b.terms = None
 
 
 def instruments_stage(b: Build) -> None:
     """Every clause as a coding unit, its rule pre-labels in every codebook, the coders' codes beside
     them: each document's results kept on disk (the memo; a scratch folder when the build keeps no
     caches), the tables then made from them a batch of documents at a time."""
-    items = [
-        (r.doc.doc_id, r.doc.city, r.text, r.parsed.sections, [(t.char_start, t.char_end) for t in r.tasks])
-        for r in b.results
-    ]
+    chars = dict(zip(b.tables["documents"].doc_id, b.tables["documents"].n_chars, strict=True))
+    items = [Item(b.results, i, chars[d.doc_id]) for i, d in enumerate(b.docs)]  # each read when asked
     books = codebooks(b.paths)
     stored = on_disk(b, "instruments")
     books_key = digest(*(f"{p}\0{p.read_text(encoding='utf-8')}" for p in project_codebooks(b.paths)))
@@ -290,12 +304,12 @@ def lineage_stage(b: Build) -> None:
     a scratch folder when the build keeps no caches), the tables then made from them a batch of
     documents at a time."""
     links = resolve_parents(b.tables["documents"], b.tables["citations"])
-    corpus = Corpus(
+    corpus = Corpus(  # each document's text, sections and tasks read from its stored result when asked
         b.tables["documents"],
-        {r.doc.doc_id: r.text for r in b.results},
-        {r.doc.doc_id: r.parsed.sections for r in b.results},
+        b.results.field(attrgetter("text")),
+        b.results.field(attrgetter("parsed.sections")),
         b.tables["shared_passages"],
-        {r.doc.doc_id: [(t.char_start, t.char_end) for t in r.tasks] for r in b.results},
+        b.results.field(task_spans),
     )
     doc_keys = dict(zip((d.doc_id for d in b.docs), b.doc_keys, strict=True))
     labelled = label_documents(corpus, links, on_disk(b, "lineage"), doc_keys)
@@ -335,13 +349,14 @@ STAGES: tuple[Stage, ...] = (
         section_pairs_stage,
     ),
     Stage("document similarity", "文件相似度", "TF-IDF cosine of every pair of documents", document_similarity_stage),
-    Stage("shared passages", "共享段落", "the shingle index and the passages documents share", shared_passages_stage),
     Stage("keyness", "特色词", "each city's over-used terms", keyness_stage),
+    Stage("shared passages", "共享段落", "the shingle index and the passages documents share", shared_passages_stage),
     Stage(
         "instruments",
         "政策工具",
         "coding units and the codebooks' pre-labels, coders' codes beside them",
         instruments_stage,
+        reads=("documents",),
     ),
     Stage(
         "lineage",
@@ -376,7 +391,6 @@ def run_stages(
     on_stage: Callable[[Build, Stage, float], None] | None = None,
     caches: bool = True,
     sink: Sink | None = None,
-    keep_records: bool = True,
 ) -> Build:
     """Every stage in order; each table is checked against its schema as soon as no later stage
     reads its draft (one that a later stage reads is also checked when it is made, so a faulty
@@ -384,8 +398,9 @@ def run_stages(
     order (one, or a stage's :class:`Pieces`), and writes it; the build then lets go of it, so the
     tables of every stage are never held at once. Without a sink they are kept in `tables`.
     `on_stage(build, stage, seconds)` after each stage (progress, the benchmark's clock; the
-    seconds include finishing its tables). `keep_records`: see :class:`Build`."""
-    b = Build(paths, docs, caches, keep_records)
+    seconds include finishing its tables). The documents' results are read back from the memo
+    (`results`); when the build keeps no caches, from a scratch folder removed when it ends."""
+    b = Build(paths, docs, caches)
     kept: dict[str, pd.DataFrame] = {}
     checked: set[str] = set()
     try:
@@ -440,7 +455,7 @@ def _high_water() -> str:
 
 @dataclass
 class BuildResult:
-    results: list[ProcessedDocument]
+    results: Sequence[ProcessedDocument]  # a list, or (compare build) Records read from the memo
     tables: dict[str, pd.DataFrame]
     warnings: list[str]
     seconds: float
@@ -456,7 +471,7 @@ def build(
     """Build every processed table from the raw files; replace data/processed/ only on success.
     `checked`: the registry's documents and verify_files' warnings, when the caller has them.
     Each table is written as soon as it is final; `keep_tables=False` (`compare build`) lets go of
-    it then, and the result holds no tables, nor the documents' targets once their tables are made."""
+    it then, and the result holds no tables, and its results are read from the memo when asked."""
     paths = paths or Paths()
     t0 = time.perf_counter()
     if checked is None:
@@ -466,19 +481,15 @@ def build(
 
     def progress(b: Build, stage: Stage, seconds: float) -> None:
         log(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage.name} ({stage.zh}): {seconds:.1f}s{_high_water()}")
-        if stage.name == "documents":
-            documents = b.tables["documents"]  # held for lineage (the results may no longer hold the targets)
-            n_targets = dict(zip(documents.doc_id, documents.n_targets, strict=True))
-            for r in b.results:
+        if stage.name == "documents":  # each document, from the documents table (held for lineage)
+            documents = b.tables["documents"].set_index("doc_id")
+            for d in b.docs:
+                row = documents.loc[d.doc_id]
                 log(
-                    f"  {r.doc.doc_id:<14} {len(r.text):>7,} chars {len(r.parsed.sections):>4} sections "
-                    f"{len(r.tasks):>3} tasks {n_targets[r.doc.doc_id]:>3} targets  "
-                    f"({r.decoded.format}, {r.decoded.encoding}, "
-                    + (
-                        "unchanged: not processed again)"
-                        if r.doc.doc_id in b.unchanged
-                        else f"{sum(r.seconds.values()):.2f}s)"
-                    )
+                    f"  {d.doc_id:<14} {row.n_chars:>7,} chars {row.n_sections:>4} sections "
+                    f"{row.n_tasks:>3} tasks {row.n_targets:>3} targets  "
+                    f"({row.source_format}, {row.encoding}, "
+                    + ("unchanged: not processed again)" if d.doc_id in b.unchanged else f"{b.seconds[d.doc_id]:.2f}s)")
                 )
 
     tables: dict[str, pd.DataFrame] = {}
@@ -496,13 +507,16 @@ def build(
             if keep_tables:
                 tables[name] = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
-        b = run_stages(paths, docs, progress, sink=sink, keep_records=keep_tables)
-        for r in b.results:
-            atomic_write_text(out / "text" / f"{r.doc.doc_id}.txt", r.text)
+        b = run_stages(paths, docs, progress, sink=sink)
+        for batch in b.results.batches():  # (the build keeps its caches: the results are in the memo)
+            for r in batch:
+                atomic_write_text(out / "text" / f"{r.doc.doc_id}.txt", r.text)
+        # The library's callers and the tests read every result; `compare build` lets them stay on disk.
+        results = list(b.results) if keep_tables else b.results
     for m in b.memos:  # the build is written: keep the stored results it used, and only those
         m.keep_only_used()
-    for r in b.results:
-        warnings.extend(r.warnings)
+    for d in docs:
+        warnings.extend(b.warnings[d.doc_id])
     for w in warnings:
         warn(f"warning: {w}")
     seconds = time.perf_counter() - t0
@@ -513,5 +527,5 @@ def build(
         + (f"; {len(b.unchanged)} unchanged documents not processed again)" if b.unchanged else ")")
     )
     return BuildResult(
-        b.results, {name: tables[name] for name in schemas.ALL_TABLES if name in tables}, warnings, seconds
+        results, {name: tables[name] for name in schemas.ALL_TABLES if name in tables}, warnings, seconds
     )
