@@ -80,7 +80,7 @@ class Build:
     caches: bool = True  # reuse (and keep) the token cache and the per-document results in data/interim
     results: Records | None = None  # every document's result, on disk, read back when a stage asks
     doc_keys: list[str] = field(default_factory=list)  # each document's inputs, as a memo key
-    seconds: dict[str, float] = field(default_factory=dict)  # doc_id → its processing time (0: stored)
+    seconds: dict[str, float] = field(default_factory=dict)  # doc_id → what processing it took (when it was)
     warnings: dict[str, list[str]] = field(default_factory=dict)  # doc_id → what its processing warns of
     memos: list[Memo] = field(default_factory=list)
     unchanged: set[str] = field(default_factory=set)  # documents whose stored result was used
@@ -156,7 +156,7 @@ def documents_stage(b: Build) -> None:
     read_later = {name for stage in STAGES for name in stage.reads}
     held = {name: [] for name in DOCUMENT_TABLES if name in read_later}
     aside = {name: [] for name in DOCUMENT_TABLES if name not in read_later}
-    folder = Path(_scratch(b, "documents-tables-"))
+    folder = _scratch(b, "documents-tables-")
     for k, batch in enumerate(b.results.batches()):
         for name, frames in held.items():
             frames.append(DOCUMENT_TABLES[name](batch))
