@@ -84,8 +84,6 @@ class Records(Sequence[ProcessedDocument]):
         return len(self.docs)
 
     def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
         i = range(len(self.docs))[i]
         if i in self._cache:
             self._cache.move_to_end(i)
@@ -158,8 +156,6 @@ class Item(Sequence):
         return 5
 
     def __getitem__(self, k):
-        if isinstance(k, slice):
-            return tuple(self[j] for j in range(*k.indices(5)))
         k = range(5)[k]
         if k < 2:
             d = self.records.docs[self.i]

@@ -103,10 +103,10 @@ def chunked_counts(chunks: Iterable[list[str]]):
 
 
 def term_names(terms, columns: np.ndarray) -> list[str]:
-    """The terms of some columns, as Python strings (`terms`: an array, Arrow's or NumPy's)."""
-    if hasattr(terms, "take") and not isinstance(terms, np.ndarray):
-        return terms.take(np.asarray(columns, dtype=np.int64)).to_pylist()
-    return [terms[c] for c in columns]
+    """The terms of some columns, as Python strings (`terms`: Arrow's array, or a NumPy array or list)."""
+    if isinstance(terms, (np.ndarray, list)):
+        return [terms[c] for c in columns]
+    return terms.take(np.asarray(columns, dtype=np.int64)).to_pylist()
 
 
 def pooled(counts: sparse.csr_matrix, keys, names) -> sparse.csr_matrix:
