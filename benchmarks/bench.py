@@ -4,8 +4,8 @@ Synthetic corpora of N documents (:mod:`compare.synthetic`: the real documents' 
 recombined with a fixed seed, in provinces of ten that copy their template, three documents a city,
 and the real national plan as every document's parent; N counts the synthetic documents only).
 
-For each N the build's own named stages (`compare.pipeline.STAGES`: documents, tokens, section
-pairs, document similarity, keyness, shared passages …) run in one process through
+For each N the build's own named stages (`compare.pipeline.STAGES`: documents, tokens, document
+similarity, keyness, section pairs, shared passages …) run in one process through
 `compare.pipeline.run_stages` — the code `compare build` runs — with tokens not cached, and each
 is timed. Then the whole pipeline runs as `compare build` in a fresh process with nothing stored
 from an earlier build (cold token cache, no per-document results), writing every table; and again

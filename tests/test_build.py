@@ -291,7 +291,7 @@ def test_the_stages_read_the_documents_results_back_from_disk_a_batch_at_a_time(
     few documents at a time (here two), or one when asked, so the build never holds the corpus's
     records: the same bytes as a build that held them; a result cut short is computed and stored
     again; a build that keeps no caches works in a scratch folder, removed at its end, and every
-    table is the same. The term counts are let go of after keyness (before shared passages)."""
+    table is the same. The term counts are handed over to section pairs, their last reader."""
     from compare import pipeline, workers
     from compare.memo import Memo
     from compare.pipeline import run_stages
@@ -312,15 +312,16 @@ def test_the_stages_read_the_documents_results_back_from_disk_a_batch_at_a_time(
     paths = scratch_project(tmp_path)
     result = build(paths, **QUIET)
     assert sorted(processed) == sorted(DOC_IDS) and len(result.results) == len(DOC_IDS)
-    assert read == [2, 2, 2] * 4  # the documents stage's tables, tokens, shared passages, the texts written
+    # the documents stage's tables, tokens, shared passages twice (its streams; its texts and sections), the texts written
+    assert read == [2, 2, 2] * 5
     assert snapshot(paths) == snapshot(built[0])
 
     an_entry_cut_short_is_computed_again_once(paths, "documents", processed, snapshot(built[0]))
 
-    counted = []  # the term counts are held from tokens to keyness, their last reader, and no longer
+    counted = []  # the term counts are held from tokens until section pairs, their last reader, take them
     on_stage = lambda b, stage, seconds: counted.append(stage.name) if b.counts is not None else None  # noqa: E731
     kept = run_stages(paths, load_registry(paths), on_stage, caches=False).tables
-    assert counted == ["tokens", "section pairs", "document similarity"]
+    assert counted == ["tokens", "document similarity", "keyness"]
     assert not list(paths.interim.glob("documents*")) and kept.keys() == tables.keys()
     for name in tables:
         pd.testing.assert_frame_equal(kept[name], tables[name])

@@ -1,5 +1,8 @@
 """Tokens, section similarity, shared passages, keyness and the concordance on the real documents."""
 
+import weakref
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -296,7 +299,7 @@ def test_packed_row_sort_is_lexicographic_and_falls_back_when_rows_do_not_fit():
     cols = [rng.integers(0, 50, 3000), rng.integers(0, 7, 3000), rng.integers(0, 1000, 3000)]
     expected = sorted(zip(*(c.tolist() for c in cols), strict=True))
     for sizes in ([50, 7, 1000], [2**40, 2**20, 2**10]):  # packed into one integer; too big to pack
-        assert list(zip(*(c.tolist() for c in _sort_rows(cols, sizes)), strict=True)) == expected
+        assert list(zip(*(c.tolist() for c in _sort_rows(list(cols), sizes)), strict=True)) == expected
 
 
 def test_side_by_side_highlights_differences_and_escapes_text():
@@ -392,6 +395,14 @@ def test_top_pairs_follow_their_definition_on_a_random_corpus(workers, block):
         counts = sparse.csr_matrix(dense.astype(float))
         weighed = list(top_pairs_pieces(units, counts, top_k=3, max_cities=max_cities, weigh=tfidf))
         pd.testing.assert_frame_equal(pd.concat(weighed, ignore_index=True), pd.concat(pieces), check_exact=True)
+        # the counts handed over (the build's): taken from the list and let go of once scored, and
+        # weighed in place: the same bits
+        handed = [counts.copy()]
+        given = weakref.ref(handed[0])
+        made = top_pairs_pieces(units, handed, top_k=3, max_cities=max_cities, weigh=partial(tfidf, copy=False))
+        first = next(made)
+        assert handed == [] and given() is None
+        pd.testing.assert_frame_equal(pd.concat([first, *made], ignore_index=True), pd.concat(pieces), check_exact=True)
 
 
 def test_document_similarity_made_in_pieces_is_the_whole_table(built):
@@ -507,6 +518,40 @@ def test_the_index_gives_the_same_runs_for_any_partition(texts, tmp_path, monkey
             assert list(runs_by_pair(streams, partition=size, spill=tmp_path)) == whole
             assert list(tmp_path.iterdir()) == []
     assert indexed_runs(streams, partition=700) == dict(whole)
+
+
+def test_the_passages_table_holds_one_documents_text_at_a_time(built, tables, texts):
+    """The table's maker reads the documents twice — for the streams, then for the passages' texts
+    and sections — and keeps no document's text: at most one is alive when the next is read, so
+    the corpus's texts are never held at once. The table is the build's."""
+    import gc
+    import weakref
+
+    from compare.shared_passages import passages_table
+
+    class Text(str):  # a str that can be watched (a plain one cannot be weakly referred to)
+        pass
+
+    sections = {r.doc.doc_id: r.parsed.sections for r in built[1].results}
+    docs = tables["documents"][["doc_id", "city"]]
+    spans = unit_spans(analysis_units(tables["sections"], tables["tasks"]), docs.doc_id)
+    alive, most, readings = weakref.WeakSet(), [], []
+
+    def documents():
+        readings.append(0)
+        for doc_id in sorted(texts):
+            gc.collect()
+            most.append(len(alive))
+            text = Text(texts[doc_id])
+            alive.add(text)
+            yield doc_id, text, sections[doc_id]
+
+    made = passages_table(docs, documents, spans)
+    assert len(readings) == 2 and max(most) <= 1
+    assert len(made) > 100
+    assert ALL_TABLES["shared_passages"].finalise(made).equals(tables["shared_passages"])
+    with pytest.raises(ValueError, match="document 1 is 'zhongwei', expected 'national'"):
+        passages_table(docs, lambda: ((d, texts[d], sections[d]) for d in ["zhongwei", *sorted(texts)]), spans)
 
 
 def test_counts_of_joined_tokens_are_the_token_lists_counts(tables):

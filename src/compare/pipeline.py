@@ -47,7 +47,7 @@ from .memo import Memo, digest
 from .output import StagedDirectory, TableWriter, atomic_write_text
 from .registry import REFERENCE_LEVELS, Document, load_registry, sha256_file, verify_files
 from .section_pairs import top_pairs_pieces
-from .sections import section_finder, sections_frame
+from .sections import sections_frame
 from .shared_passages import passages_table
 from .targets import rejected_numbers_frame, target_mentions_frame, targets_frame
 from .tasks import tasks_frame
@@ -217,7 +217,12 @@ def tokens_stage(b: Build) -> None:
 
 
 def section_pairs_stage(b: Build) -> None:
-    b.tables["section_pairs"] = Pieces(partial(top_pairs_pieces, b.units, b.counts, weigh=tfidf))
+    """The term counts' last reader: it takes them from the build (handed over in a list the scoring
+    empties, so that no reference keeps them) and weighs its own copy in place, so that while the
+    sections are scored only the two parts of the vectors are held (at 10,000 documents the counts
+    are 0.4 GB, and each copy of the vectors as much)."""
+    counts, b.counts = [b.counts], None
+    b.tables["section_pairs"] = Pieces(partial(top_pairs_pieces, b.units, counts, weigh=partial(tfidf, copy=False)))
 
 
 def document_similarity_stage(b: Build) -> None:
@@ -226,29 +231,16 @@ def document_similarity_stage(b: Build) -> None:
     )
 
 
-def section_locator(sections: dict[str, list]) -> Callable[[str, int], str]:
-    """(doc_id, offset) → the innermost section holding that offset (`sections`: doc_id → its sections)."""
-    finders = {doc_id: section_finder(secs) for doc_id, secs in sections.items()}
-
-    def section_at(doc_id: str, pos: int) -> str:
-        sec = finders[doc_id](pos)
-        return sec.section_id if sec else ""
-
-    return section_at
-
-
 def shared_passages_stage(b: Build) -> None:
-    """The documents' texts and sections are read back for this stage, and let go of after it."""
-    texts, sections = {}, {}
-    for batch in b.results.batches():
-        for r in batch:
-            texts[r.doc.doc_id], sections[r.doc.doc_id] = r.text, r.parsed.sections
+    """The documents' texts and sections are read back for this stage, a batch at a time."""
+
+    def documents() -> Iterator[tuple[str, str, list]]:
+        for batch in b.results.batches():
+            for r in batch:
+                yield r.doc.doc_id, r.text, r.parsed.sections
+
     b.tables["shared_passages"] = passages_table(
-        b.frame,
-        texts,
-        unit_spans(b.units, b.frame.doc_id),
-        section_locator(sections),
-        spill=_interim(b.paths),
+        b.frame, documents, unit_spans(b.units, b.frame.doc_id), spill=_interim(b.paths)
     )
 
 
@@ -278,9 +270,7 @@ def keyness_stage(b: Build) -> None:
         b.terms,
         exclude=partial(is_proper_name, places=place_names(b.docs)),
     )
-    # The last stage to read the term counts: let go of them (at 10,000 documents 0.4 GB, and the
-    # terms 0.1 GB) before shared passages, whose working memory is the build's largest.
-    b.counts = b.terms = None
+    b.terms = None  # the last stage to read them (at 10,000 documents 0.1 GB)
 
 
 def instruments_stage(b: Build) -> None:
@@ -342,14 +332,14 @@ STAGES: tuple[Stage, ...] = (
         "jieba tokens of the analysis units (cached) and their term counts",
         tokens_stage,
     ),
+    Stage("document similarity", "文件相似度", "TF-IDF cosine of every pair of documents", document_similarity_stage),
+    Stage("keyness", "特色词", "each city's over-used terms", keyness_stage),
     Stage(
         "section pairs",
         "相似章节",
         "TF-IDF and each section's most similar sections in other cities",
         section_pairs_stage,
     ),
-    Stage("document similarity", "文件相似度", "TF-IDF cosine of every pair of documents", document_similarity_stage),
-    Stage("keyness", "特色词", "each city's over-used terms", keyness_stage),
     Stage("shared passages", "共享段落", "the shingle index and the passages documents share", shared_passages_stage),
     Stage(
         "instruments",

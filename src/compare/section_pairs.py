@@ -121,7 +121,7 @@ PIECE_ROWS = 1 << 20  # rows of the table made at a time by top_pairs_pieces
 
 def _scored(
     units: pd.DataFrame,
-    X: sparse.csr_matrix,
+    X: sparse.csr_matrix | list[sparse.csr_matrix],
     top_k: int,
     max_cities: int,
     workers: int | None,
@@ -130,8 +130,12 @@ def _scored(
 ):
     """The selected pairs as arrays over the units grouped by city: (by_city, codes, i, j, key,
     rank), `codes` each grouped unit's city (its rank among the cities), the rows a unit's together
-    (in no set order). `weigh`: X holds counts, which `weigh` makes into the
-    vectors once they are in city order (then only their two parts are held while scoring)."""
+    (in no set order). `weigh`: X holds counts, which `weigh` makes into the vectors once they are
+    in city order (given the copy in city order, its own: it may weigh it in place); then only
+    their two parts are held while scoring. X may be handed over as a list of one, which this
+    empties: then no reference of the caller's keeps it while the pairs are scored."""
+    if isinstance(X, list):
+        X = X.pop()
     city = pd.Categorical(units.city).remove_unused_categories()
     codes = np.asarray(city.codes, dtype=np.int64)
     # Units grouped by city (document order kept inside each), so a city is a slice of columns.
@@ -158,7 +162,9 @@ def _scored(
     )
     _start_scoring(())  # let go of the matrices
     del state, Xd, Xs
-    i, j, key, rank = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    columns = [list(parts) for parts in zip(*found, strict=True)]
+    del found  # each column's blocks let go of once it is joined
+    i, j, key, rank = (np.concatenate(columns.pop(0)) for _ in range(4))
     return by_city, codes, i, j, key, rank
 
 
@@ -203,7 +209,7 @@ def top_pairs(
 
 def top_pairs_pieces(
     units: pd.DataFrame,
-    X: sparse.csr_matrix,
+    X: sparse.csr_matrix | list[sparse.csr_matrix],
     top_k: int = TOP_K,
     max_cities: int = MAX_CITIES,
     piece_rows: int = PIECE_ROWS,
@@ -213,7 +219,8 @@ def top_pairs_pieces(
     `piece_rows` at a time: the pairs are selected as integer arrays, and only a piece at a time
     becomes a table of names. With `weigh` (:func:`compare.vectors.tfidf`), X is the units' term
     counts, weighed only once reordered (the build's 10,000-document scoring then does not hold a
-    second copy of the vectors while it scores)."""
+    second copy of the vectors while it scores); X handed over as a list of one is taken from it
+    (see :func:`_scored`)."""
     if not len(units):
         yield pd.DataFrame([], columns=COLUMNS)
         return

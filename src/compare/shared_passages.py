@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
@@ -25,6 +25,7 @@ import pandas as pd
 
 from .clean import fold
 from .patterns import is_text_char, text_mask
+from .sections import Section, section_finder
 from .workers import cluster_workers, imap_ordered
 
 SHINGLE = 8  # characters per shingle: long enough that common phrases (职业教育) do not seed matches
@@ -233,8 +234,9 @@ def shingle_hashes(chars: str, k: int = SHINGLE) -> tuple[np.ndarray, np.ndarray
 
 
 PARTITION = 1 << 21  # shingles matched at once: the index is joined one hash partition at a time
-PAIR_GROUP = 1 << 22  # matches assembled into runs at once (whole documents' pairs)
-_BUCKETS = 256  # ranges of first documents the matches are spilled into
+PAIR_GROUP = 1 << 20  # matches assembled into runs at once (whole documents' pairs): 24 MB of them
+_BUCKETS = 1024  # ranges of first documents the matches are spilled into (a group holds one at least)
+PAIRS_AT_ONCE = 1 << 14  # pairs whose runs are made Python tuples at once
 
 
 def indexed_runs(
@@ -283,7 +285,7 @@ def runs_by_pair(
         parts = hashes if hashes is not None else [shingle_hashes(s.chars, k) for s in streams]
         H = np.concatenate([h for h, _ in parts])
         where = np.concatenate([i * length + pos for i, (_, pos) in enumerate(parts)])
-        yield from _pair_runs(*match((H, where)), n, length, k)
+        yield from _pair_runs(list(match((H, where))), n, length, k)
         return
     with tempfile.TemporaryDirectory(prefix="compare-passages-", dir=spill) as tmp:
         folder = Path(tmp)
@@ -312,10 +314,9 @@ def runs_by_pair(
                 size += len(group[-1])
                 file.unlink()
             if group and (size >= PAIR_GROUP or b == buckets - 1):
-                rows = np.concatenate(group)
+                columns = list(np.concatenate(group).T.copy())  # pair, diagonal, position: each contiguous
                 group, size = [], 0
-                yield from _pair_runs(rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy(), n, length, k)
-                del rows
+                yield from _pair_runs(columns, n, length, k)
 
 
 def _spill_by_partition(streams, hashes, k: int, bits: int, folder: Path) -> list[tuple[Path, Path]]:
@@ -338,24 +339,32 @@ def _spill_by_partition(streams, hashes, k: int, bits: int, folder: Path) -> lis
 
 
 def _pair_runs(
-    pair: np.ndarray, diag: np.ndarray, pa: np.ndarray, n: int, length: int, k: int
+    matches: list[np.ndarray], n: int, length: int, k: int
 ) -> Iterator[tuple[tuple[int, int], list[tuple[int, int, int]]]]:
-    """The runs of each pair from its matches (pair, diagonal, position in i), pairs in order."""
-    if not len(pair):
+    """The runs of each pair from its matches ([pair, diagonal, position in i], a list this empties:
+    its arrays are let go of as soon as they are sorted), pairs in order."""
+    if not len(matches[0]):
         return
     # Matches by pair, diagonal, position: a run is consecutive positions on one diagonal.
-    pair, diag, pa = _sort_rows([pair, diag, pa], [n * n, 2 * length, length])
+    pair, diag, pa = _sort_rows(matches, [n * n, 2 * length, length])
     first = np.r_[True, (pair[1:] != pair[:-1]) | (diag[1:] != diag[:-1]) | (pa[1:] != pa[:-1] + 1)]
     run_start = np.flatnonzero(first)
     run_last = np.r_[run_start[1:], len(pa)] - 1
     pair, sa, sb = pair[run_start], pa[run_start], pa[run_start] + diag[run_start] - length
     n_chars = pa[run_last] - sa + k
     del diag, pa, first, run_start, run_last
-    pair, sa, sb, n_chars = _sort_rows([pair, sa, sb, n_chars], [n * n, length, length, length])  # text order
+    runs = [pair, sa, sb, n_chars]
+    del pair, sa, sb, n_chars
+    pair, sa, sb, n_chars = _sort_rows(runs, [n * n, length, length, length])  # text order
     bounds = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1], True])
-    triples = list(zip(sa.tolist(), sb.tolist(), n_chars.tolist(), strict=True))
-    for p, lo, hi in zip(pair[bounds[:-1]].tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        yield divmod(p, n), triples[lo:hi]
+    first = pair[bounds[:-1]]
+    del pair
+    for c in range(0, len(first), PAIRS_AT_ONCE):  # the runs as Python tuples a few pairs at a time
+        lo, hi = int(bounds[c]), int(bounds[min(c + PAIRS_AT_ONCE, len(first))])
+        triples = list(zip(sa[lo:hi].tolist(), sb[lo:hi].tolist(), n_chars[lo:hi].tolist(), strict=True))
+        cuts = (bounds[c : c + PAIRS_AT_ONCE + 1] - lo).tolist()
+        for p, a, b in zip(first[c : c + PAIRS_AT_ONCE].tolist(), cuts[:-1], cuts[1:], strict=True):
+            yield divmod(p, n), triples[a:b]
 
 
 def _partition_matches(
@@ -391,13 +400,15 @@ def _partition_matches(
 
 
 def _sort_rows(columns: list[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
-    """The rows of `columns` (integers, column c in 0 … sizes[c] - 1) in lexicographic order.
+    """The rows of `columns` (integers, column c in 0 … sizes[c] - 1) in lexicographic order; the
+    list `columns` is emptied, so that its arrays can be let go of as they are read.
     Rows are packed into one integer each when they fit: sorting numbers is several times faster
     than sorting indices (lexsort)."""
     if math.prod(sizes) < 2**63:
         packed = np.zeros(len(columns[0]), np.int64)
-        for col, size in zip(columns, sizes, strict=True):
-            packed = packed * size + col
+        for size in sizes:
+            packed *= size
+            packed += columns.pop(0)
         packed.sort()
         out = []
         for size in reversed(sizes):
@@ -405,7 +416,9 @@ def _sort_rows(columns: list[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
             out.append(col)
         return out[::-1]
     order = np.lexsort(columns[::-1])
-    return [col[order] for col in columns]
+    out = [col[order] for col in columns]
+    columns.clear()
+    return out
 
 
 def _hash_order(H: np.ndarray) -> np.ndarray:
@@ -431,58 +444,70 @@ def _hash_order(H: np.ndarray) -> np.ndarray:
 
 def passages_table(
     docs: pd.DataFrame,
-    texts: dict[str, str],
+    documents: Callable[[], Iterable[tuple[str, str, list[Section]]]],
     spans: dict[str, list[tuple[int, int]]],
-    section_at,
     min_chars: int = MIN_CHARS,
     min_similarity: float = MIN_SIMILARITY,
     spill: Path | None = None,
 ) -> pd.DataFrame:
-    """Shared passages of every pair of documents (each unordered pair once, in doc_id order);
-    `spill`: where the index may wait on disk (:func:`runs_by_pair`)."""
+    """Shared passages of every pair of documents (each unordered pair once, in doc_id order).
+    `documents()`: every document's (doc_id, cleaned text, sections), in doc_id order. It is read
+    twice — once for the streams, once for the passages' texts and sections — so that no more
+    than one document's text and sections are held at a time (at 10,000 documents the texts are
+    0.2 GB, their sections more). `spill`: where the index may wait on disk (:func:`runs_by_pair`)."""
     ids = sorted(docs.doc_id)
-    streams = [make_stream(texts[d], spans[d]) for d in ids]
-    city = dict(zip(docs.doc_id, docs.city, strict=True))
-    rows = []
+    streams = [make_stream(text, spans[doc_id]) for doc_id, text, _ in _in_order(documents(), ids)]
+    found = []  # (i, j, start_a, end_a, start_b, end_b, n_chars, similarity)
     for (i, j), runs in runs_by_pair(streams, spill=spill):
-        if sum(r[2] for r in runs) < min_chars:  # too little shared to hold one passage
-            continue
-        da, db = ids[i], ids[j]
-        for sa, ea, sb, eb, n, sim in _passages(runs, streams[i], streams[j], min_chars, min_similarity):
-            rows.append(
-                (
-                    da,
-                    db,
-                    city[da],
-                    city[db],
-                    section_at(da, sa),
-                    section_at(db, sb),
-                    sa,
-                    ea,
-                    sb,
-                    eb,
-                    n,
-                    sim,
-                    texts[da][sa:ea],
-                    texts[db][sb:eb],
-                )
-            )
+        if sum(r[2] for r in runs) >= min_chars:  # else too little shared to hold one passage
+            found.extend((i, j, *p) for p in _passages(runs, streams[i], streams[j], min_chars, min_similarity))
+    del streams
+    # Each passage's texts and sections, from its two documents' side, one document at a time.
+    on_side: list[list[tuple[int, int, int, int]]] = [[] for _ in ids]  # (row, side, start, end) by document
+    for row, (i, j, sa, ea, sb, eb, _, _) in enumerate(found):
+        on_side[i].append((row, 0, sa, ea))
+        on_side[j].append((row, 1, sb, eb))
+    texts = [[""] * len(found), [""] * len(found)]
+    sections = [[""] * len(found), [""] * len(found)]
+    for k, (_, text, secs) in enumerate(_in_order(documents(), ids)):
+        section_at = section_finder(secs)
+        for row, side, start, end in on_side[k]:
+            texts[side][row] = text[start:end]
+            sec = section_at(start)
+            sections[side][row] = sec.section_id if sec else ""
+        on_side[k] = []
+    city = dict(zip(docs.doc_id, docs.city, strict=True))
+    columns = [list(c) for c in zip(*found, strict=True)] if found else [[] for _ in range(8)]
+    del found
+    i, j, start_a, end_a, start_b, end_b, n_chars, similarity = columns
+    doc_a, doc_b = [ids[x] for x in i], [ids[x] for x in j]
     return pd.DataFrame(
-        rows,
-        columns=[
-            "doc_a",
-            "doc_b",
-            "city_a",
-            "city_b",
-            "section_a",
-            "section_b",
-            "start_a",
-            "end_a",
-            "start_b",
-            "end_b",
-            "n_chars",
-            "similarity",
-            "text_a",
-            "text_b",
-        ],
+        {
+            "doc_a": doc_a,
+            "doc_b": doc_b,
+            "city_a": [city[d] for d in doc_a],
+            "city_b": [city[d] for d in doc_b],
+            "section_a": sections[0],
+            "section_b": sections[1],
+            "start_a": start_a,
+            "end_a": end_a,
+            "start_b": start_b,
+            "end_b": end_b,
+            "n_chars": n_chars,
+            "similarity": similarity,
+            "text_a": texts[0],
+            "text_b": texts[1],
+        }
     )
+
+
+def _in_order(documents: Iterable[tuple], ids: list[str]) -> Iterator[tuple]:
+    """`documents`, checked to come one for each of `ids`, in that order."""
+    got = 0
+    for got, d in enumerate(documents, 1):
+        if got > len(ids) or d[0] != ids[got - 1]:
+            expected = ids[got - 1] if got <= len(ids) else "no more documents"
+            raise ValueError(f"shared passages: document {got} is {d[0]!r}, expected {expected!r} (doc_id order)")
+        yield d
+    if got != len(ids):
+        raise ValueError(f"shared passages: {got} documents given for {len(ids)}")

@@ -116,11 +116,12 @@ def pooled(counts: sparse.csr_matrix, keys, names) -> sparse.csr_matrix:
     return (pool @ counts).tocsr()
 
 
-def tfidf(counts: sparse.csr_matrix) -> sparse.csr_matrix:
-    """TF-IDF rows (sublinear tf, smoothed idf), L2-normalised, from term counts."""
+def tfidf(counts: sparse.csr_matrix, copy: bool = True) -> sparse.csr_matrix:
+    """TF-IDF rows (sublinear tf, smoothed idf), L2-normalised, from term counts (float64 CSR);
+    without `copy`, the counts themselves are weighed (the same operations, so the same bits)."""
     if not counts.shape[1]:
         return sparse.csr_matrix(counts.shape)
-    return TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
+    return TfidfTransformer(sublinear_tf=True).fit(counts).transform(counts, copy=copy).tocsr()
 
 
 def vectorise(items: list, analyzer: str = "word") -> sparse.csr_matrix:
