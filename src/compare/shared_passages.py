@@ -456,7 +456,7 @@ def passages_table(
     than one document's text and sections are held at a time (at 10,000 documents the texts are
     0.2 GB, their sections more). `spill`: where the index may wait on disk (:func:`runs_by_pair`)."""
     ids = sorted(docs.doc_id)
-    streams = [make_stream(text, spans[doc_id]) for doc_id, text, _ in _in_order(documents(), ids)]
+    streams = [make_stream(text, spans[doc_id]) for doc_id, text, _ in _one_each(documents(), ids)]
     found = []  # (i, j, start_a, end_a, start_b, end_b, n_chars, similarity)
     for (i, j), runs in runs_by_pair(streams, spill=spill):
         if sum(r[2] for r in runs) >= min_chars:  # else too little shared to hold one passage
@@ -469,7 +469,7 @@ def passages_table(
         on_side[j].append((row, 1, sb, eb))
     texts = [[""] * len(found), [""] * len(found)]
     sections = [[""] * len(found), [""] * len(found)]
-    for k, (_, text, secs) in enumerate(_in_order(documents(), ids)):
+    for k, (_, text, secs) in enumerate(_one_each(documents(), ids)):
         section_at = section_finder(secs)
         for row, side, start, end in on_side[k]:
             texts[side][row] = text[start:end]
@@ -501,7 +501,7 @@ def passages_table(
     )
 
 
-def _in_order(documents: Iterable[tuple], ids: list[str]) -> Iterator[tuple]:
+def _one_each(documents: Iterable[tuple], ids: list[str]) -> Iterator[tuple]:
     """`documents`, checked to come one for each of `ids`, in that order."""
     got = 0
     for got, d in enumerate(documents, 1):
