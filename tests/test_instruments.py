@@ -13,8 +13,9 @@ from sklearn.metrics import cohen_kappa_score
 from compare.clean import fold
 from compare.codebooks import CODEBOOK_DIR, NONE, codebooks
 from compare.config import Paths
-from compare.instruments import EXCLUSIONS, _prefixes, labels, unit_id
+from compare.instruments import EXCLUSIONS, _may_match, _prefixes, labels, unit_id
 from compare.registry import load_registry
+from compare.scanning import first_chars, needed_chars, quick_scan
 from tests.conftest import DOC_IDS, REPO
 
 GOLD = REPO / "tests" / "gold" / "instruments.csv"
@@ -156,6 +157,77 @@ def test_mentioned_is_not_used():
     assert label[rz.id].code == "teaching_staff"
     label = labels("各成员单位要加强沟通协调，在战略规划、经费投入、企业办学等方面形成政策合力。", 0, (rz,))
     assert label[rz.id].code == "organisation"
+
+
+@pytest.mark.parametrize(
+    "pattern, chars",
+    [
+        ("双师|师资", "双师"),
+        ("(?:教师)?培训", "教培"),  # an optional start: its characters and what follows it
+        ("(?<!非)财政|^以.{0,40}思想", "财以"),  # lookarounds and anchors consume nothing
+        ("[a-c]d|(示范|骨干)", "abc示骨"),
+        ("[^，。]{2,40}?等", None),  # a negated class: any character
+        (r"\d年", None),
+        ("(?i:ab)", None),
+        ("x*", None),  # may match the empty string
+    ],
+)
+def test_first_chars_of_a_pattern(pattern, chars):
+    assert first_chars(re.compile(pattern)) == (None if chars is None else frozenset(chars))
+
+
+def test_quick_scans_find_what_the_cues_find(texts):
+    """A code's pattern (its cues, with a lookahead for their first characters) finds the same
+    matches, at the same places, as its cues joined plainly: in every clause of the corpus read
+    from every start, and in random strings of the cues' own characters."""
+    import random
+
+    books = codebooks()
+    plain = {(b.id, c.id): re.compile("|".join(f"(?:{p.pattern})" for p in c.cues)) for b in books for c in b.codes}
+    quick = {(b.id, c.id): c.pattern for b in books for c in b.codes}
+    assert sum(quick[k] is not plain[k] and quick[k].pattern != plain[k].pattern for k in quick) >= len(quick) - 3
+    alphabet = sorted({ch for p in plain.values() for ch in p.pattern if ord(ch) > 0x3000} | set("，。、；"))
+    rng = random.Random(7)
+    strings = [fold(t) for t in texts.values()]
+    strings += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(300)]
+    for key, pattern in plain.items():
+        for s in strings:
+            assert [m.span() for m in quick[key].finditer(s)] == [m.span() for m in pattern.finditer(s)], key
+    assert quick_scan(re.compile("(?x) a b")).pattern == "(?x) a b"  # global flags must open a pattern: left as is
+
+
+@pytest.mark.parametrize(
+    "pattern, chars",
+    [
+        ("(?:通过)?[^，。；：]{2,40}?等(?:所得|收入)", "等"),  # 所得 or 收入: neither is certain
+        ("(?:特|现)?制定本(?:方案|意见)|结合.{0,10}实际，制定", "制定"),  # in both alternatives
+        ("没有.{1,20}就没有", "没有就"),
+        ("x{0,2}y(?:ab)+", "yab"),  # an optional part needs nothing, a repeated one what it holds
+        ("(?i:a)b", "b"),
+        ("[ab]c", "c"),
+    ],
+)
+def test_needed_chars_of_a_pattern(pattern, chars):
+    assert needed_chars(re.compile(pattern)) == chars
+
+
+def test_a_text_is_screened_out_only_when_the_pattern_cannot_match(texts):
+    """The mention and none_when patterns are not scanned over a text lacking a character they need:
+    such a text never holds a match (the five documents' clauses, and random strings)."""
+    import random
+
+    patterns = [p for b in codebooks() for p in (*b.mentions, *b.none_when)]
+    rng = random.Random(11)
+    alphabet = sorted({ch for p in patterns for ch in p.pattern if ord(ch) > 0x3000} | set("，。"))
+    strings = [fold(c) for t in texts.values() for c in re.split("(?<=[。；\n])", t)]
+    strings += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    screened = 0
+    for p in patterns:
+        for s in strings:
+            if not _may_match(p, s):
+                screened += 1
+                assert p.search(s) is None, (p.pattern, s)
+    assert screened > len(strings)  # the screen is in use
 
 
 def test_rules_name_no_city():

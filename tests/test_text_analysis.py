@@ -105,6 +105,23 @@ def test_parallel_tokenisation_gives_the_same_tokens():
     assert tok.tokenize_many(texts, workers=2) == [tok.tokenize(t) for t in texts]
 
 
+def test_workers_inherit_jieba_when_a_run_needs_it():
+    """jieba itself (2 s and 71 MB to load) is loaded once, before the workers are forked, when a
+    text has a run jieba-rs would segment otherwise: not again by every worker of every batch."""
+    plain = ["深化产教融合，推进校企合作。", "建设双师型教师队伍。"] * 3
+    texts = [*plain, "落实ISO-9001认证", "学学学习"]
+    expected = [python_jieba_tokens(t) for t in texts]
+    tok._python_jieba.cache_clear()
+    assert tok.tokenize_many(plain, workers=2) == expected[: len(plain)]
+    assert tok._python_jieba.cache_info().currsize == 0  # no run needed it: not loaded
+    found = tok.tokenize_many(texts, workers=2)
+    assert tok._python_jieba.cache_info().currsize == 1  # loaded here, for the workers forked from here
+    assert found == expected
+    tok.unload_jieba()  # as the tokens stage does when the corpus is tokenised
+    assert tok._python_jieba.cache_info().currsize == 0
+    assert tok.tokenize_many(texts, workers=1) == expected
+
+
 def test_every_dictionary_term_and_stopword_occurs_in_the_corpus(built):
     _, result = built
     corpus = "\n".join(r.text for r in result.results)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .patterns import DOC_NUMBER, DOC_NUMBER_RE, DRAFT_MARKS
 from .registry import Document
-from .sections import Section, section_finder
+from .sections import Section, section_id_finder
 
 TITLE_RE = re.compile(r"《([^《》]{2,120})》")
 NUMBER_AFTER_TITLE_RE = re.compile(rf"^（({DOC_NUMBER})）")
@@ -43,7 +43,7 @@ def normalised_title(title: str) -> str:
 
 
 def extract_citations(cleaned: str, sections: list[Section], doc: Document) -> list[Citation]:
-    section_at = section_finder(sections, hold_empty=True)  # the preamble includes its title lines
+    section_at = section_id_finder(sections, hold_empty=True)  # the preamble includes its title lines
     preamble_end = next((s.char_end for s in sections if s.kind == "preamble"), 0)
     # its own title — a notice that issues a plan (关于印发…的通知) names the plan as its own
     own_title, own_number = normalised_title(doc.title), doc.doc_number
@@ -60,18 +60,14 @@ def extract_citations(cleaned: str, sections: list[Section], doc: Document) -> l
             number = after.group(1)
             end += after.end()
         covered.append((m.start(), end))
-        sec = section_at(m.start())
         found.append(
-            Citation(doc.doc_id, sec.section_id if sec else "", title, number, m.start(), end, m.start() < preamble_end)
+            Citation(doc.doc_id, section_at(m.start()), title, number, m.start(), end, m.start() < preamble_end)
         )
     for m in DOC_NUMBER_RE.finditer(cleaned):
         if m.group(0) == own_number or any(s <= m.start() < e for s, e in covered):
             continue
-        sec = section_at(m.start())
         found.append(
-            Citation(
-                doc.doc_id, sec.section_id if sec else "", "", m.group(0), m.start(), m.end(), m.start() < preamble_end
-            )
+            Citation(doc.doc_id, section_at(m.start()), "", m.group(0), m.start(), m.end(), m.start() < preamble_end)
         )
     return sorted(found, key=lambda c: c.char_start)
 

@@ -21,6 +21,7 @@ import yaml
 
 from .config import PACKAGE_DATA, Paths
 from .errors import CompareError
+from .scanning import quick_scan
 
 CODEBOOK_DIR = PACKAGE_DATA / "codebooks"
 NONE = "none"
@@ -42,7 +43,7 @@ class Code:
     pattern: re.Pattern = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):  # the cues as one pattern (the code fires when any cue does): one scan per code
-        object.__setattr__(self, "pattern", re.compile("|".join(f"(?:{p.pattern})" for p in self.cues)))
+        object.__setattr__(self, "pattern", quick_scan(re.compile("|".join(f"(?:{p.pattern})" for p in self.cues))))
 
 
 @dataclass(frozen=True)

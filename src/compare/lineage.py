@@ -40,7 +40,7 @@ from .errors import CompareError
 from .lexicon import Lexicon, lexicon
 from .memo import Memo
 from .patterns import CN_NUMERAL_CHARS
-from .sections import Section, section_finder
+from .sections import Section, section_id_finder
 from .shared_passages import Stream, indexed_runs, make_stream, shingle_hashes
 
 COPIED_MIN = 0.9  # share of a sentence's characters aligned with the parent: copied, when nothing substantive changed
@@ -180,7 +180,7 @@ class ParentIndex:
     starts: np.ndarray
     text_at: np.ndarray  # the stream index of each of the parent's characters
     plain: str  # the parent's characters, without the boundaries
-    section_of: object
+    section_of: object  # offset → the id of the section holding it (sections.section_id_finder)
 
     @classmethod
     def build(cls, doc_id: str, text: str, units: list[Sentence], sections: list[Section]) -> ParentIndex:
@@ -194,7 +194,7 @@ class ParentIndex:
             np.array([a for a, _ in ranges], np.int64),
             np.flatnonzero(~_boundaries(stream)),
             stream.chars.replace("\ue001", ""),
-            section_finder(sections, hold_empty=True),
+            section_id_finder(sections, hold_empty=True),
         )
 
 
@@ -250,8 +250,7 @@ def align(
         changes, substantive = _changes(b[w_lo:w_hi], a, lex) if similarity >= adapted_min else ([], True)
         offsets = parent.stream.offsets
         start, end = int(offsets[text_at[b_lo + w_lo]]), int(offsets[text_at[b_lo + w_hi - 1]]) + 1
-        sec = section_of(start)
-        out[ci] = Aligned(parent_id, sec.section_id if sec else "", start, end, similarity, changes, substantive)
+        out[ci] = Aligned(parent_id, section_of(start), start, end, similarity, changes, substantive)
     return out
 
 

@@ -21,6 +21,7 @@ import hashlib
 import pickle
 import platform
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -46,6 +47,22 @@ LIBRARIES = (
     "pypdf",
     "PyYAML",
 )
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused meanwhile. A stored result is thousands of small objects without
+    cycles, and loading one set the collector off over and over, each time across everything the
+    build holds: a 1,000-document corpus's pre-labels read in 4.1 s instead of 0.7 s; its records
+    read one at a time (as the instruments and lineage stages read them) beside a million objects
+    held, in 2.73 s instead of 2.26 s."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def fingerprint() -> str:
@@ -101,22 +118,14 @@ class Memo:
             return None
         self.used.add(key)
         try:
-            with open(self._path(key), "rb") as f:
+            with open(self._path(key), "rb") as f, collector_paused():
                 return pickle.load(f)
         except Exception:  # none stored, or a truncated or foreign file: compute it again
             return None
 
     def get_many(self, keys: Iterable[str]) -> list:
-        """:meth:`get` of each key. The cycle collector is paused meanwhile: a result is thousands
-        of small objects without cycles, and loading them set it off over and over, across all the
-        build holds (a 1,000-document corpus's pre-labels read in 4.1 s instead of 0.7 s)."""
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return [self.get(k) for k in keys]
-        finally:
-            if collecting:
-                gc.enable()
+        """:meth:`get` of each key."""
+        return [self.get(k) for k in keys]
 
     def put(self, key: str, value) -> None:
         if self.folder is not None:

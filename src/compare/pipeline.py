@@ -51,7 +51,7 @@ from .sections import sections_frame
 from .shared_passages import passages_table
 from .targets import rejected_numbers_frame, target_mentions_frame, targets_frame
 from .tasks import tasks_frame
-from .tokens import TokenCache, is_proper_name
+from .tokens import TokenCache, is_proper_name, unload_jieba
 from .vectors import chunked_counts, pooled, tfidf
 from .workers import default_workers, imap_ordered
 
@@ -214,6 +214,7 @@ def tokens_stage(b: Build) -> None:
 
     b.counts, b.terms = chunked_counts(token_strings())
     b.units = _concat(units)
+    unload_jieba()
 
 
 def section_pairs_stage(b: Build) -> None:

@@ -225,19 +225,19 @@ def parse_sections(cleaned: str, doc_id: str) -> ParsedDocument:
     return ParsedDocument(sections, warnings)
 
 
-def section_finder(sections: list[Section], hold_empty: bool = False) -> Callable[[int], Section | None]:
-    """offset → the innermost section whose span holds it (sections nest and come in document order,
-    so that is the last one, in order, starting at or before the offset that still holds it).
-    With `hold_empty`, a section with an empty body holds its own start."""
+def section_id_finder(sections: list[Section], hold_empty: bool = False) -> Callable[[int], str]:
+    """offset → the id of the innermost section whose span holds it, "" when none does (sections nest
+    and come in document order, so that is the last one, in order, starting at or before the offset
+    that still holds it). With `hold_empty`, a section with an empty body holds its own start."""
     order = sorted(range(len(sections)), key=lambda i: (sections[i].char_start, i))
     starts = [sections[i].char_start for i in order]
 
-    def at(pos: int) -> Section | None:
+    def at(pos: int) -> str:
         for k in range(bisect.bisect_right(starts, pos) - 1, -1, -1):
             sec = sections[order[k]]
             if pos < (max(sec.char_end, sec.char_start + 1) if hold_empty else sec.char_end):
-                return sec
-        return None
+                return sec.section_id
+        return ""
 
     return at
 

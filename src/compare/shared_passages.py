@@ -25,7 +25,7 @@ import pandas as pd
 
 from .clean import fold
 from .patterns import is_text_char, text_mask
-from .sections import Section, section_finder
+from .sections import Section, section_id_finder
 from .workers import cluster_workers, imap_ordered
 
 SHINGLE = 8  # characters per shingle: long enough that common phrases (职业教育) do not seed matches
@@ -470,11 +470,10 @@ def passages_table(
     texts = [[""] * len(found), [""] * len(found)]
     sections = [[""] * len(found), [""] * len(found)]
     for k, (_, text, secs) in enumerate(_one_each(documents(), ids)):
-        section_at = section_finder(secs)
+        section_at = section_id_finder(secs)
         for row, side, start, end in on_side[k]:
             texts[side][row] = text[start:end]
-            sec = section_at(start)
-            sections[side][row] = sec.section_id if sec else ""
+            sections[side][row] = section_at(start)
         on_side[k] = []
     city = dict(zip(docs.doc_id, docs.city, strict=True))
     columns = [list(c) for c in zip(*found, strict=True)] if found else [[] for _ in range(8)]
