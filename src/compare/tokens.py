@@ -223,8 +223,9 @@ def joined_many(texts: list[str], workers: int | None = None) -> list[str]:
     if texts:
         _segmenter()  # loaded once here: worker processes forked from this one inherit it
     if workers > 1 and attached() is None and any(map(_RUST_DIFFERS.search, texts)):
-        # So is jieba itself when a run will need it (2.2 s and 71 MB to load): else each worker of
-        # each batch loaded it again (at 1,000 documents, 4 batches × 2 workers). The stage that
-        # tokenises the corpus lets go of it when it is done (`unload_jieba`).
+        # So is jieba itself when a run is likely to need it (2.2 s and 71 MB to load): else each
+        # worker of each batch loaded it again (at 1,000 documents, 4 batches × 2 workers). The test
+        # is on the unfolded texts, not on the folded runs `segment` tests: a miss only lets the
+        # workers load it as before. The stage that tokenises the corpus lets go of it (`unload_jieba`).
         _python_jieba()
     return map_ordered(tokenize_joined, texts, workers, initializer=_segmenter if workers > 1 else None)
