@@ -1,9 +1,12 @@
 """The build end to end: reproducible bytes, atomic replacement, and clear errors for bad input."""
 
 import csv
+import os
 import shutil
+import time
 
 import pandas as pd
+import pytest
 
 from compare.config import Paths
 from compare.pipeline import build
@@ -261,7 +264,8 @@ def test_per_document_tables_and_tokens_are_made_a_batch_of_documents_at_a_time(
     """The documents stage's tables and the tokens stage's units are made a few documents at a time
     (here two), so a large corpus's rows and token strings are never all held as Python objects:
     the tables no later stage reads are written batch by batch, in doc_id order, and every output
-    has the same bytes as a build that made them at once."""
+    has the same bytes as a build that made them at once. The batches' maps share one pool of
+    workers (the stage runs within `workers.pools_kept`)."""
     from compare import pipeline, sections, workers
 
     monkeypatch.setattr(workers, "BATCH_DOCUMENTS", 2)
@@ -273,7 +277,7 @@ def test_per_document_tables_and_tokens_are_made_a_batch_of_documents_at_a_time(
         return real_sections(docs)
 
     def chunked_counts(chunks):
-        return real_chunks(counted.append(len(c)) or c for c in chunks)
+        return real_chunks(counted.append((len(c), workers._kept is not None)) or c for c in chunks)
 
     monkeypatch.setattr(pipeline, "sections_frame", sections_frame)
     monkeypatch.setattr(pipeline, "chunked_counts", chunked_counts)
@@ -281,7 +285,7 @@ def test_per_document_tables_and_tokens_are_made_a_batch_of_documents_at_a_time(
     build(paths, **QUIET)
     assert snapshot(paths) == snapshot(built[0])
     written, tokenised = made[: len(made) // 2], made[len(made) // 2 :]  # the table is written before tokens
-    assert all(len(docs) <= 2 for docs in made) and len(counted) == 3
+    assert all(len(docs) <= 2 for docs in made) and len(counted) == 3 and all(kept for _, kept in counted)
     assert [d for docs in written for d in docs] == sorted(DOC_IDS)
     assert sorted(d for docs in tokenised for d in docs) == sorted(DOC_IDS)
 
@@ -438,3 +442,46 @@ def test_a_faulty_table_stops_the_build_at_the_stage_that_made_it(tmp_path, monk
     with pytest.raises(Exception, match="value_max <= value"):
         pipeline.run_stages(paths, load_registry(paths), on_stage=lambda b, stage, s: ran.append(stage.name))
     assert ran == []  # stopped within the documents stage
+
+
+_calls = 0
+
+
+def _count_start() -> None:
+    global _calls
+    _calls += 1
+
+
+def _worker(_) -> tuple[int, int]:
+    """(this process, how many times a map's initializer has run in it), after a few milliseconds'
+    work, so that both workers take some of the items."""
+    time.sleep(0.005)
+    return os.getpid(), _calls
+
+
+def _set_calls(n: int) -> None:
+    global _calls
+    _calls = n
+
+
+def test_a_stages_maps_share_their_workers_unless_they_send_shared_inputs():
+    """Within `pools_kept` (each stage of a build), maps with the same workers and initializer run on
+    one pool whose workers each ran the initializer once; a map with shared inputs (`initargs`) gets
+    workers of its own, which let go of them when it ends; leaving shuts the kept pools down."""
+    from compare import workers
+
+    with workers.pools_kept():
+        first = dict(workers.map_ordered(_worker, range(32), 2, initializer=_count_start))
+        second = dict(workers.map_ordered(_worker, range(32), 2, initializer=_count_start))
+        own = dict(workers.map_ordered(_worker, range(32), 2, initializer=_set_calls, initargs=(7,)))
+        with workers.pools_kept():  # entered again: the same pools
+            third = dict(workers.map_ordered(_worker, range(32), 2, initializer=_count_start))
+        pools = list(workers._kept.values())
+    assert set(first.values()) == set(second.values()) == set(third.values()) == {1}
+    assert set(second) | set(third) <= set(first) and len(set(first)) == 2
+    assert set(own.values()) == {7} and not set(own) & set(first)
+    assert workers._kept is None and len(pools) == 1
+    with pytest.raises(RuntimeError):  # shut down
+        pools[0].submit(_worker, 0)
+    again = dict(workers.map_ordered(_worker, range(32), 2, initializer=_count_start))
+    assert set(again.values()) == {1} and not set(again) & set(first)

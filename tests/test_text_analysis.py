@@ -1,5 +1,6 @@
 """Tokens, section similarity, shared passages, keyness and the concordance on the real documents."""
 
+import os
 import weakref
 from functools import partial
 
@@ -9,6 +10,7 @@ import pytest
 
 import compare
 from compare import tokens as tok
+from compare import workers
 from compare.analysis_units import analysis_units, unit_spans
 from compare.schemas import ALL_TABLES
 from compare.section_pairs import dense_split, section_pairs, top_pairs, top_pairs_pieces
@@ -105,21 +107,25 @@ def test_parallel_tokenisation_gives_the_same_tokens():
     assert tok.tokenize_many(texts, workers=2) == [tok.tokenize(t) for t in texts]
 
 
-def test_workers_inherit_jieba_when_a_run_needs_it():
-    """jieba itself (2 s and 71 MB to load) is loaded once, before the workers are forked, when a
-    text has a run jieba-rs would segment otherwise: not again by every worker of every batch."""
-    plain = ["深化产教融合，推进校企合作。", "建设双师型教师队伍。"] * 3
-    texts = [*plain, "落实ISO-9001认证", "学学学习"]
-    expected = [python_jieba_tokens(t) for t in texts]
-    tok._python_jieba.cache_clear()
-    assert tok.tokenize_many(plain, workers=2) == expected[: len(plain)]
-    assert tok._python_jieba.cache_info().currsize == 0  # no run needed it: not loaded
-    found = tok.tokenize_many(texts, workers=2)
-    assert tok._python_jieba.cache_info().currsize == 1  # loaded here, for the workers forked from here
-    assert found == expected
-    tok.unload_jieba()  # as the tokens stage does when the corpus is tokenised
-    assert tok._python_jieba.cache_info().currsize == 0
-    assert tok.tokenize_many(texts, workers=1) == expected
+def _jieba_loads(_) -> tuple[int, int]:
+    """(this process, how many times it has loaded jieba itself)."""
+    return os.getpid(), tok._python_jieba.cache_info().misses
+
+
+def test_a_stage_loads_jieba_once_a_worker():
+    """Within a stage (`workers.pools_kept`) the batches' maps run on one pool, so jieba itself (2 s
+    and 71 MB to load), which a run jieba-rs would segment otherwise needs, is loaded once by each
+    worker, not again by the workers of every batch; outside, a map's workers are its own."""
+    texts = ["落实ISO-9001认证", "学学学习", "深化产教融合，推进校企合作。"] * 6
+    tok._python_jieba.cache_clear()  # the workers are forked from a process without it
+    with workers.pools_kept():
+        first = tok.tokenize_many(texts, workers=2)
+        second = tok.tokenize_many(texts, workers=2)
+        loads = dict(workers.map_ordered(_jieba_loads, range(16), 2, initializer=tok._segmenter))
+    assert loads and set(loads.values()) == {1}, loads  # the same workers, each having loaded it once
+    assert tok._python_jieba.cache_info().currsize == 0  # … and never this process
+    assert set(dict(workers.map_ordered(_jieba_loads, range(16), 2, initializer=tok._segmenter)).values()) == {0}
+    assert first == second == [python_jieba_tokens(t) for t in texts]
 
 
 def test_every_dictionary_term_and_stopword_occurs_in_the_corpus(built):
@@ -403,14 +409,14 @@ def test_top_pairs_follow_their_definition_on_a_random_corpus(workers, block):
         # made piece by piece in the table's order (as the build writes it): the same rows
         spec = ALL_TABLES["section_pairs"]
         for piece_rows in (1, 97, 10**6):
-            pieces = list(top_pairs_pieces(units, X, top_k=3, max_cities=max_cities, piece_rows=piece_rows))
+            pieces = list(top_pairs_pieces(units, [X], top_k=3, max_cities=max_cities, piece_rows=piece_rows))
             assert len(pieces) == -(-len(got) // piece_rows)
             pd.testing.assert_frame_equal(
                 pd.concat(pieces, ignore_index=True)[spec.columns], spec.finalise(got), check_exact=True
             )
         # from the counts, weighed once in city order (as the build scores them): the same bits
         counts = sparse.csr_matrix(dense.astype(float))
-        weighed = list(top_pairs_pieces(units, counts, top_k=3, max_cities=max_cities, weigh=tfidf))
+        weighed = list(top_pairs_pieces(units, [counts], top_k=3, max_cities=max_cities, weigh=tfidf))
         pd.testing.assert_frame_equal(pd.concat(weighed, ignore_index=True), pd.concat(pieces), check_exact=True)
         # the counts handed over (the build's): taken from the list and let go of once scored, and
         # weighed in place: the same bits

@@ -21,7 +21,7 @@ import yaml
 
 from .config import PACKAGE_DATA, Paths
 from .errors import CompareError
-from .scanning import quick_scan
+from .scanning import needed_chars, quick_scan
 
 CODEBOOK_DIR = PACKAGE_DATA / "codebooks"
 NONE = "none"
@@ -70,6 +70,16 @@ class Codebook:
     mentions: tuple[re.Pattern, ...] = ()
     source: str = ""
     by_id: dict[str, Code] = field(default_factory=dict, compare=False, repr=False)
+    needs: dict[re.Pattern, str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self):  # a code's cues are made one quick scan by Code; the other patterns' screens here
+        object.__setattr__(self, "needs", {p: needed_chars(p) for p in (*self.none_when, *self.mentions)})
+
+    def may_match(self, pattern: re.Pattern, text: str) -> bool:
+        """Whether `text` holds every character a match of `pattern` (one of `none_when` or
+        `mentions`) needs: else it is not scanned (a mention phrase's lazy 2–60 characters before 等,
+        tried from every character, were an eighth of the pre-labels' time)."""
+        return all(ch in text for ch in self.needs[pattern])
 
     def code(self, code_id: str) -> Code:
         return self.by_id[code_id]

@@ -22,7 +22,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import NamedTuple
 
 import pandas as pd
@@ -34,7 +34,6 @@ from .clean import fold
 from .codebooks import NONE, Codebook
 from .numbers import parse_number
 from .patterns import DOC_NUMBER_RE
-from .scanning import needed_chars
 from .sections import Section
 from .workers import BATCH_DOCUMENTS  # documents per piece of the instrument tables
 
@@ -168,21 +167,15 @@ class Label:
     evidence: list[str]
 
 
-_needs = lru_cache(maxsize=None)(needed_chars)  # each pattern's, worked out once
-
-
-def _may_match(pattern: re.Pattern, text: str) -> bool:
-    """Whether `text` holds every character a match of `pattern` needs: else it is not scanned (a
-    mention phrase's lazy 2–60 characters before 等, tried from every character, were an eighth of
-    the pre-labels' time)."""
-    return all(ch in text for ch in _needs(pattern))
-
-
-def _unmentioned(folded: str, mentions: tuple[re.Pattern, ...]) -> tuple[str, list[int]]:
-    """The text the cues read: each phrase that only mentions (rule G2) shrunk to one `…`; and for
-    each of its characters the offset it came from."""
+def _unmentioned(folded: str, book: Codebook) -> tuple[str, list[int]]:
+    """The text the cues read: each phrase that only mentions (the codebook's `mentions`, rule G2)
+    shrunk to one `…`; and for each of its characters the offset it came from."""
     spans = sorted(
-        (m.start(), m.end()) for p in mentions if _may_match(p, folded) for m in p.finditer(folded) if m.group()
+        (m.start(), m.end())
+        for p in book.mentions
+        if book.may_match(p, folded)
+        for m in p.finditer(folded)
+        if m.group()
     )
     out, where, pos = [], [], 0
     for start, end in spans:
@@ -207,9 +200,9 @@ def pre_label(
     folded = fold(text) if folded is None else folded
     if book.none_with and (none_in or {}).get(book.none_with) == NONE:
         return Label(NONE, 0.0, [])
-    if any(p.search(folded) for p in book.none_when if _may_match(p, folded)):
+    if any(p.search(folded) for p in book.none_when if book.may_match(p, folded)):
         return Label(NONE, 0.0, [])
-    seen, where = _unmentioned(folded, book.mentions)
+    seen, where = _unmentioned(folded, book)
     hits: list[tuple[int, int, str, str]] = []  # (start, end, code, matched), offsets in `folded`
     for code in book.codes:
         hits += [

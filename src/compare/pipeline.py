@@ -51,9 +51,9 @@ from .sections import sections_frame
 from .shared_passages import passages_table
 from .targets import rejected_numbers_frame, target_mentions_frame, targets_frame
 from .tasks import tasks_frame
-from .tokens import TokenCache, is_proper_name, unload_jieba
+from .tokens import TokenCache, is_proper_name
 from .vectors import chunked_counts, pooled, tfidf
-from .workers import default_workers, imap_ordered
+from .workers import default_workers, imap_ordered, pools_kept
 
 Log = Callable[[str], None]
 PARALLEL_MIN_BYTES = 2_000_000  # raw corpus size from which documents are processed on every core
@@ -214,7 +214,6 @@ def tokens_stage(b: Build) -> None:
 
     b.counts, b.terms = chunked_counts(token_strings())
     b.units = _concat(units)
-    unload_jieba()
 
 
 def section_pairs_stage(b: Build) -> None:
@@ -397,7 +396,8 @@ def run_stages(
     try:
         for k, stage in enumerate(STAGES):
             t0 = time.perf_counter()
-            stage.run(b)
+            with pools_kept():  # a stage that maps a batch at a time forks its workers once
+                stage.run(b)
             later = {name for s in STAGES[k + 1 :] for name in s.reads}
             for name in [n for n in b.tables if n in later and n not in checked]:
                 # A table a later stage reads is checked now too, so that a faulty one stops the build

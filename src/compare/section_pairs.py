@@ -121,7 +121,7 @@ PIECE_ROWS = 1 << 20  # rows of the table made at a time by top_pairs_pieces
 
 def _scored(
     units: pd.DataFrame,
-    X: sparse.csr_matrix | list[sparse.csr_matrix],
+    X: list[sparse.csr_matrix],
     top_k: int,
     max_cities: int,
     workers: int | None,
@@ -132,10 +132,10 @@ def _scored(
     rank), `codes` each grouped unit's city (its rank among the cities), the rows a unit's together
     (in no set order). `weigh`: X holds counts, which `weigh` makes into the vectors once they are
     in city order (given the copy in city order, its own: it may weigh it in place); then only
-    their two parts are held while scoring. X may be handed over as a list of one, which this
-    empties: then no reference of the caller's keeps it while the pairs are scored."""
-    if isinstance(X, list):
-        X = X.pop()
+    their two parts are held while scoring. X is handed over in a list of one, which this empties
+    (as `shared_passages._sort_rows` its columns): then no reference of the caller's need keep it
+    while the pairs are scored."""
+    X = X.pop()
     city = pd.Categorical(units.city).remove_unused_categories()
     codes = np.asarray(city.codes, dtype=np.int64)
     # Units grouped by city (document order kept inside each), so a city is a slice of columns.
@@ -202,14 +202,14 @@ def top_pairs(
     blocks on every core when the corpus is large."""
     if not len(units):
         return pd.DataFrame([], columns=COLUMNS)
-    by_city, codes, i, j, key, rank = _scored(units, X, top_k, max_cities, workers, block)
+    by_city, codes, i, j, key, rank = _scored(units, [X], top_k, max_cities, workers, block)
     o = np.lexsort((rank, codes[j], by_city[i]))  # rows in the units' order, then city, then rank
     return _frame(units, by_city, i[o], j[o], key[o], rank[o])
 
 
 def top_pairs_pieces(
     units: pd.DataFrame,
-    X: sparse.csr_matrix | list[sparse.csr_matrix],
+    X: list[sparse.csr_matrix],
     top_k: int = TOP_K,
     max_cities: int = MAX_CITIES,
     piece_rows: int = PIECE_ROWS,
@@ -219,8 +219,8 @@ def top_pairs_pieces(
     `piece_rows` at a time: the pairs are selected as integer arrays, and only a piece at a time
     becomes a table of names. With `weigh` (:func:`compare.vectors.tfidf`), X is the units' term
     counts, weighed only once reordered (the build's 10,000-document scoring then does not hold a
-    second copy of the vectors while it scores); X handed over as a list of one is taken from it
-    (see :func:`_scored`)."""
+    second copy of the vectors while it scores). X is handed over in a list of one, taken from it
+    when the first piece is asked for (see :func:`_scored`)."""
     if not len(units):
         yield pd.DataFrame([], columns=COLUMNS)
         return

@@ -30,7 +30,7 @@ from pathlib import Path
 from .clean import fold
 from .config import PACKAGE_DATA
 from .patterns import CN_NUMERAL_CHARS, HAN
-from .workers import attached, default_workers, map_ordered
+from .workers import default_workers, map_ordered
 
 DICT_FILE = PACKAGE_DATA / "jieba_dict.txt"
 STOPWORDS_FILE = PACKAGE_DATA / "stopwords.txt"
@@ -94,12 +94,6 @@ def _python_jieba():
     for term in dictionary_terms():
         tk.add_word(term, freq=100000)
     return tk
-
-
-def unload_jieba() -> None:
-    """Let go of jieba itself (71 MB), loaded here for worker processes to inherit, once the corpus
-    is tokenised: the stages after it do not hold it."""
-    _python_jieba.cache_clear()
 
 
 def segment(text: str) -> list[str]:
@@ -222,10 +216,4 @@ def joined_many(texts: list[str], workers: int | None = None) -> list[str]:
         workers = default_workers(sum(map(len, texts)), PARALLEL_MIN_CHARS)
     if texts:
         _segmenter()  # loaded once here: worker processes forked from this one inherit it
-    if workers > 1 and attached() is None and any(map(_RUST_DIFFERS.search, texts)):
-        # So is jieba itself when a run is likely to need it (2.2 s and 71 MB to load): else each
-        # worker of each batch loaded it again (at 1,000 documents, 4 batches × 2 workers). The test
-        # is on the unfolded texts, not on the folded runs `segment` tests: a miss only lets the
-        # workers load it as before. The stage that tokenises the corpus lets go of it (`unload_jieba`).
-        _python_jieba()
     return map_ordered(tokenize_joined, texts, workers, initializer=_segmenter if workers > 1 else None)
