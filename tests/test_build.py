@@ -234,9 +234,9 @@ def test_a_document_added_to_a_built_corpus_is_the_only_one_processed(built, tmp
     assert any("qingyang" in line and "unchanged: not processed again" in line for line in logged)
     assert snapshot(paths) == snapshot(built[0])  # as built from nothing
     memo = paths.interim / "memo"
-    assert {p.parent.name for p in memo.rglob("*.pickle")} == {"documents", "instruments", "lineage"}
+    assert {p.parent.name for p in memo.rglob("*.pickle")} == {"documents", "document-views", "instruments", "lineage"}
     # only what this build used is kept (lineage: every document but the national plan)
-    assert len(list(memo.rglob("*.pickle"))) == 3 * len(DOC_IDS) - 1
+    assert len(list(memo.rglob("*.pickle"))) == 4 * len(DOC_IDS) - 1
 
     # A changed file, a changed registry row: those documents again; unreadable entries: computed again.
     processed.clear()
@@ -302,25 +302,35 @@ def test_the_stages_read_the_documents_results_back_from_disk_a_batch_at_a_time(
     from compare.registry import load_registry
 
     monkeypatch.setattr(workers, "BATCH_DOCUMENTS", 2)
-    processed, read = [], []
+    processed, read = [], {"documents": [], "document-views": []}
     recorded(monkeypatch, pipeline, "process_document", processed, lambda doc, paths: doc.doc_id)
     real = Memo.get_many
 
     def get_many(self, keys):
         keys = list(keys)
-        if self.name == "documents":
-            read.append(len(keys))
+        if self.name in read:
+            read[self.name].append(len(keys))
         return real(self, keys)
 
     monkeypatch.setattr(Memo, "get_many", get_many)
     paths = scratch_project(tmp_path)
     result = build(paths, **QUIET)
     assert sorted(processed) == sorted(DOC_IDS) and len(result.results) == len(DOC_IDS)
-    # the documents stage's tables, tokens, shared passages twice (its streams; its texts and sections), the texts written
-    assert read == [2, 2, 2] * 5
+    # the whole results by the documents stage's tables; their views by tokens, shared passages twice
+    # (its streams; its texts and sections), the texts written
+    assert read == {"documents": [2, 2, 2], "document-views": [2, 2, 2] * 4}
     assert snapshot(paths) == snapshot(built[0])
 
     an_entry_cut_short_is_computed_again_once(paths, "documents", processed, snapshot(built[0]))
+    # a view cut short is made again from its result (read back by the documents stage alone, not
+    # computed), and stored again
+    views = sorted((paths.interim / "memo" / "document-views").iterdir())
+    assert len(views) == len(DOC_IDS)
+    views[0].write_bytes(views[0].read_bytes()[:100])
+    read["documents"].clear()
+    build(paths, **QUIET)
+    assert len(processed) == 1 and read["documents"] == [2, 2, 2] and snapshot(paths) == snapshot(built[0])
+    assert Memo(paths.interim / "memo", "document-views").get(views[0].name.removesuffix(".pickle")) is not None
 
     counted = []  # the term counts are held from tokens until section pairs, their last reader, take them
     on_stage = lambda b, stage, seconds: counted.append(stage.name) if b.counts is not None else None  # noqa: E731

@@ -141,7 +141,8 @@ def documents_stage(b: Build) -> None:
         for d in b.docs
     ]
     stored.fill(partial(each_document, paths=b.paths), b.docs, b.doc_keys)
-    b.results = Records(b.docs, b.doc_keys, stored, partial(process_document, paths=b.paths))
+    views = on_disk(b, "document-views")  # what the later stages read of each result, stored by its first reading
+    b.results = Records(b.docs, b.doc_keys, stored, partial(process_document, paths=b.paths), views)
     b.frame = pd.DataFrame(
         {
             "doc_id": [d.doc_id for d in b.docs],
@@ -171,10 +172,11 @@ def documents_stage(b: Build) -> None:
         b.tables[name] = _concat(held[name]) if name in held else Pieces(partial(_set_aside, aside[name]))
 
 
-# The tables of the documents stage: name → the rows of some documents' results.
+# The tables of the documents stage: name → the rows of some documents' results (sections and tasks
+# also of their views, which the tokens stage reads: a View names its fields as a result does).
 DOCUMENT_TABLES: dict[str, Callable[[list[ProcessedDocument]], pd.DataFrame]] = {
     "documents": documents_frame,
-    "sections": lambda rs: sections_frame([(r.doc.city, r.text, r.parsed.sections) for r in rs]),
+    "sections": lambda rs: sections_frame([(r.doc.city, r.text, r.sections) for r in rs]),
     "tasks": lambda rs: tasks_frame([(r.doc.city, r.tasks) for r in rs]),
     "citations": lambda rs: citations_frame([c for r in rs for c in r.citations]),
     "cleaning_log": lambda rs: cleaning_log_frame([(r.doc.doc_id, r.cleaned) for r in rs]),
@@ -207,7 +209,7 @@ def tokens_stage(b: Build) -> None:
     units = []
 
     def token_strings() -> Iterator[list[str]]:
-        for batch in b.results.batches():
+        for batch in b.results.view_batches():
             part = analysis_units(DOCUMENT_TABLES["sections"](batch), DOCUMENT_TABLES["tasks"](batch))
             units.append(part.drop(columns="text"))
             yield cache.joined(part.text.tolist())
@@ -235,9 +237,9 @@ def shared_passages_stage(b: Build) -> None:
     """The documents' texts and sections are read back for this stage, a batch at a time."""
 
     def documents() -> Iterator[tuple[str, str, list]]:
-        for batch in b.results.batches():
+        for batch in b.results.view_batches():
             for r in batch:
-                yield r.doc.doc_id, r.text, r.parsed.sections
+                yield r.doc.doc_id, r.text, r.sections
 
     b.tables["shared_passages"] = passages_table(
         b.frame, documents, unit_spans(b.units, b.frame.doc_id), spill=_interim(b.paths)
@@ -297,7 +299,7 @@ def lineage_stage(b: Build) -> None:
     corpus = Corpus(  # each document's text, sections and tasks read from its stored result when asked
         b.tables["documents"],
         b.results.field(attrgetter("text")),
-        b.results.field(attrgetter("parsed.sections")),
+        b.results.field(attrgetter("sections")),
         b.tables["shared_passages"],
         b.results.field(task_spans),
     )
@@ -499,7 +501,7 @@ def build(
                 tables[name] = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
         b = run_stages(paths, docs, progress, sink=sink)
-        for batch in b.results.batches():  # (the build keeps its caches: the results are in the memo)
+        for batch in b.results.view_batches():  # (the build keeps its caches: the results are in the memo)
             for r in batch:
                 atomic_write_text(out / "text" / f"{r.doc.doc_id}.txt", r.text)
         # The library's callers and the tests read every result; `compare build` lets them stay on disk.
