@@ -430,6 +430,33 @@ def test_a_stored_result_is_read_back_holding_its_text_once_and_a_stored_one_is_
     assert again.reused == {0}
 
 
+def test_the_collector_waits_while_a_batch_of_stored_results_is_used(tmp_path):
+    """Memo.batches keeps Python's cycle collector paused from reading a batch until the next is
+    asked for (the caller's work on the batch included, so that the batch's thousands of objects are
+    let go of before the collector goes over them), and lets it run again after the last batch or
+    when the caller stops early; a caller that had paused it finds it paused."""
+    import gc
+
+    from compare.memo import Memo
+
+    stored = Memo(tmp_path, "documents")
+    keys = [stored.key(str(i)) for i in range(5)]
+    stored.fill(lambda items: items, list(range(5)), keys)
+    assert gc.isenabled()
+    seen = [(found, gc.isenabled()) for _, found in stored.batches(keys, lambda positions: 1 / 0, 2)]
+    assert seen == [([0, 1], False), ([2, 3], False), ([4], False)] and gc.isenabled()
+    batches = stored.batches(keys, lambda positions: 1 / 0, 2)
+    assert next(batches)[1] == [0, 1] and not gc.isenabled()
+    batches.close()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert [found for _, found in stored.batches(keys, lambda positions: 1 / 0, 4)] == [[0, 1, 2, 3], [4]]
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_a_faulty_table_stops_the_build_at_the_stage_that_made_it(tmp_path, monkeypatch):
     """A table kept for a later stage (targets, for lineage) is checked when it is made: a faulty
     row stops the build after the documents stage, not after every stage has run (at 10,000
