@@ -322,14 +322,23 @@ def test_the_stages_read_the_documents_results_back_from_disk_a_batch_at_a_time(
     assert snapshot(paths) == snapshot(built[0])
 
     an_entry_cut_short_is_computed_again_once(paths, "documents", processed, snapshot(built[0]))
-    # a view cut short is made again from its result (read back by the documents stage alone, not
-    # computed), and stored again
+    # a view cut short is made again from its result (read back once more, not computed), and stored
+    # again; no other whole result is read after the documents stage
     views = sorted((paths.interim / "memo" / "document-views").iterdir())
     assert len(views) == len(DOC_IDS)
     views[0].write_bytes(views[0].read_bytes()[:100])
     read["documents"].clear()
-    build(paths, **QUIET)
+    whole, real_get = [], Memo.get
+
+    def get(self, key):
+        if self.name == "documents":
+            whole.append(key)
+        return real_get(self, key)
+
+    monkeypatch.setattr(Memo, "get", get)
+    build(paths, keep_tables=False, **QUIET)  # as `compare build`: the results are not read for the caller
     assert len(processed) == 1 and read["documents"] == [2, 2, 2] and snapshot(paths) == snapshot(built[0])
+    assert len(whole) == len(DOC_IDS) + 1  # the documents stage's, and the one the cut view is made from
     assert Memo(paths.interim / "memo", "document-views").get(views[0].name.removesuffix(".pickle")) is not None
 
     counted = []  # the term counts are held from tokens until section pairs, their last reader, take them
@@ -430,33 +439,6 @@ def test_a_stored_result_is_read_back_holding_its_text_once_and_a_stored_one_is_
     assert again.reused == {0}
 
 
-def test_the_collector_waits_while_a_batch_of_stored_results_is_used(tmp_path):
-    """Memo.batches keeps Python's cycle collector paused from reading a batch until the next is
-    asked for (the caller's work on the batch included, so that the batch's thousands of objects are
-    let go of before the collector goes over them), and lets it run again after the last batch or
-    when the caller stops early; a caller that had paused it finds it paused."""
-    import gc
-
-    from compare.memo import Memo
-
-    stored = Memo(tmp_path, "documents")
-    keys = [stored.key(str(i)) for i in range(5)]
-    stored.fill(lambda items: items, list(range(5)), keys)
-    assert gc.isenabled()
-    seen = [(found, gc.isenabled()) for _, found in stored.batches(keys, lambda positions: 1 / 0, 2)]
-    assert seen == [([0, 1], False), ([2, 3], False), ([4], False)] and gc.isenabled()
-    batches = stored.batches(keys, lambda positions: 1 / 0, 2)
-    assert next(batches)[1] == [0, 1] and not gc.isenabled()
-    batches.close()
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        assert [found for _, found in stored.batches(keys, lambda positions: 1 / 0, 4)] == [[0, 1, 2, 3], [4]]
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
-
-
 def test_a_faulty_table_stops_the_build_at_the_stage_that_made_it(tmp_path, monkeypatch):
     """A table kept for a later stage (targets, for lineage) is checked when it is made: a faulty
     row stops the build after the documents stage, not after every stage has run (at 10,000
@@ -496,13 +478,20 @@ def _worker(_) -> tuple[int, int]:
     return os.getpid(), _calls
 
 
+def _pools_seen(_) -> bool:
+    from compare import workers
+
+    time.sleep(0.005)
+    return workers._kept is not None
+
+
 def _set_calls(n: int) -> None:
     global _calls
     _calls = n
 
 
 def test_a_stages_maps_share_their_workers_unless_they_send_shared_inputs():
-    """Within `pools_kept` (each stage of a build), maps with the same workers and initializer run on
+    """Within `pools_kept` (the tokens stage's batches), maps with the same workers and initializer run on
     one pool whose workers each ran the initializer once; a map with shared inputs (`initargs`) gets
     workers of its own, which let go of them when it ends; leaving shuts the kept pools down."""
     from compare import workers
@@ -513,6 +502,8 @@ def test_a_stages_maps_share_their_workers_unless_they_send_shared_inputs():
         own = dict(workers.map_ordered(_worker, range(32), 2, initializer=_set_calls, initargs=(7,)))
         with workers.pools_kept():  # entered again: the same pools
             third = dict(workers.map_ordered(_worker, range(32), 2, initializer=_count_start))
+        # a worker's copy of the parent's pools is forgotten: a map inside it would wait on them
+        assert workers.map_ordered(_pools_seen, range(8), 2, initializer=_count_start) == [False] * 8
         pools = list(workers._kept.values())
     assert set(first.values()) == set(second.values()) == set(third.values()) == {1}
     assert set(second) | set(third) <= set(first) and len(set(first)) == 2

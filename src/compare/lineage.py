@@ -492,7 +492,7 @@ def label_documents(
         for doc_id, mine, siblings in jobs
     ]
     state = {
-        "texts": corpus.texts,  # (the build's: read from each document's stored result when asked)
+        "texts": corpus.texts,  # (the build's: read from each document's stored view when asked)
         "chars": dict(zip(corpus.documents.doc_id, corpus.documents.n_chars, strict=True)),
         "sections": corpus.sections,
         "assignments": corpus.assignments,

@@ -51,7 +51,7 @@ from .sections import sections_frame
 from .shared_passages import passages_table
 from .targets import rejected_numbers_frame, target_mentions_frame, targets_frame
 from .tasks import tasks_frame
-from .tokens import TokenCache, is_proper_name
+from .tokens import TokenCache, is_proper_name, unload_jieba
 from .vectors import chunked_counts, pooled, tfidf
 from .workers import default_workers, imap_ordered, pools_kept
 
@@ -214,7 +214,11 @@ def tokens_stage(b: Build) -> None:
             units.append(part.drop(columns="text"))
             yield cache.joined(part.text.tolist())
 
-    b.counts, b.terms = chunked_counts(token_strings())
+    try:
+        with pools_kept():  # every batch's map on one pool: its workers forked, and load jieba, once
+            b.counts, b.terms = chunked_counts(token_strings())
+    finally:
+        unload_jieba()  # loaded here when a batch was tokenised in this process
     b.units = _concat(units)
 
 
@@ -296,7 +300,7 @@ def lineage_stage(b: Build) -> None:
     a scratch folder when the build keeps no caches), the tables then made from them a batch of
     documents at a time."""
     links = resolve_parents(b.tables["documents"], b.tables["citations"])
-    corpus = Corpus(  # each document's text, sections and tasks read from its stored result when asked
+    corpus = Corpus(  # each document's text, sections and tasks read from its stored view when asked
         b.tables["documents"],
         b.results.field(attrgetter("text")),
         b.results.field(attrgetter("sections")),
@@ -398,8 +402,7 @@ def run_stages(
     try:
         for k, stage in enumerate(STAGES):
             t0 = time.perf_counter()
-            with pools_kept():  # a stage that maps a batch at a time forks its workers once
-                stage.run(b)
+            stage.run(b)
             later = {name for s in STAGES[k + 1 :] for name in s.reads}
             for name in [n for n in b.tables if n in later and n not in checked]:
                 # A table a later stage reads is checked now too, so that a faulty one stops the build

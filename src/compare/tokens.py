@@ -96,6 +96,12 @@ def _python_jieba():
     return tk
 
 
+def unload_jieba() -> None:
+    """Let go of jieba itself (71 MB), once the corpus is tokenised: loaded in this process when a
+    batch small enough to tokenise here held a run that needs it; the stages after do not hold it."""
+    _python_jieba.cache_clear()
+
+
 def segment(text: str) -> list[str]:
     """jieba's segmentation of a text: each run by jieba-rs, or by jieba where they would differ."""
     words = []

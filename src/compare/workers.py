@@ -61,14 +61,24 @@ def default_workers(size: int, threshold: int) -> int:
 _kept: dict[tuple, ProcessPoolExecutor] | None = None  # while `pools_kept` is entered: the open pools
 
 
+def _forget_kept() -> None:  # a forked worker's copy of its parent's pools is not its own to use
+    global _kept
+    _kept = None
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forget_kept)
+
+
 @contextmanager
 def pools_kept() -> Iterator[None]:
     """Within it, a map without shared inputs (no `initargs`) runs on the pool a map before it with
     the same workers and initializer ran on, instead of a pool started and shut down for each map: a
-    stage that maps a batch of documents at a time forks its workers once, and what a worker loads
-    for itself (jieba for the runs jieba-rs segments otherwise: 2.2 s and 71 MB) it loads once a
-    stage, not once a batch. A map with shared inputs (section scoring's matrices) keeps its own
-    pool, so its workers let go of them when it ends. The pools are shut down on leaving."""
+    stage that maps a batch of documents at a time (tokenisation) forks its workers once, and what a
+    worker loads for itself (jieba for the runs jieba-rs segments otherwise: 2.2 s and 71 MB) it
+    loads once a stage, not once a batch. A map with shared inputs (section scoring's matrices) keeps
+    its own pool, so its workers let go of them when it ends. The pools are shut down on leaving, so
+    enter it around the maps alone: idle workers keep the memory they used."""
     global _kept
     if _kept is not None:  # entered already: the outer one shuts them down
         yield
