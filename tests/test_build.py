@@ -1,9 +1,11 @@
 """The build end to end: reproducible bytes, atomic replacement, and clear errors for bad input."""
 
 import csv
+import gc
 import os
 import shutil
 import time
+from functools import partial
 
 import pandas as pd
 import pytest
@@ -297,8 +299,9 @@ def test_the_stages_read_the_documents_results_back_from_disk_a_batch_at_a_time(
     again; a build that keeps no caches works in a scratch folder, removed at its end, and every
     table is the same. The term counts are handed over to section pairs, their last reader."""
     from compare import pipeline, workers
-    from compare.memo import Memo
-    from compare.pipeline import run_stages
+    from compare.documents import Records
+    from compare.memo import EASED_THRESHOLDS, Memo
+    from compare.pipeline import STAGES, run_stages
     from compare.registry import load_registry
 
     monkeypatch.setattr(workers, "BATCH_DOCUMENTS", 2)
@@ -313,8 +316,15 @@ def test_the_stages_read_the_documents_results_back_from_disk_a_batch_at_a_time(
         return real(self, keys)
 
     monkeypatch.setattr(Memo, "get_many", get_many)
+    looked_up, real_has = [], Memo.has
+    monkeypatch.setattr(Memo, "has", lambda self, key: looked_up.append(self.name) or real_has(self, key))
+    remade, real_remade = [], Records._remade_view
+    monkeypatch.setattr(Records, "_remade_view", lambda self, i: remade.append(i) or real_remade(self, i))
     paths = scratch_project(tmp_path)
     result = build(paths, **QUIET)
+    # each view is stored as its result is computed (none made later from a stored result), not
+    # looked for by a reader of the results
+    assert remade == [] and looked_up.count("documents") == len(DOC_IDS) and "document-views" not in looked_up
     assert sorted(processed) == sorted(DOC_IDS) and len(result.results) == len(DOC_IDS)
     # the whole results by the documents stage's tables; their views by tokens, shared passages twice
     # (its streams; its texts and sections), the texts written
@@ -342,9 +352,16 @@ def test_the_stages_read_the_documents_results_back_from_disk_a_batch_at_a_time(
     assert Memo(paths.interim / "memo", "document-views").get(views[0].name.removesuffix(".pickle")) is not None
 
     counted = []  # the term counts are held from tokens until section pairs, their last reader, take them
-    on_stage = lambda b, stage, seconds: counted.append(stage.name) if b.counts is not None else None  # noqa: E731
+    thresholds, before = [], gc.get_threshold()  # the collector runs less often while the stages run
+
+    def on_stage(b, stage, seconds):
+        thresholds.append(gc.get_threshold())
+        if b.counts is not None:
+            counted.append(stage.name)
+
     kept = run_stages(paths, load_registry(paths), on_stage, caches=False).tables
     assert counted == ["tokens", "document similarity", "keyness"]
+    assert thresholds == [EASED_THRESHOLDS] * len(STAGES) and gc.get_threshold() == before != EASED_THRESHOLDS
     assert not list(paths.interim.glob("documents*")) and kept.keys() == tables.keys()
     for name in tables:
         pd.testing.assert_frame_equal(kept[name], tables[name])
@@ -437,6 +454,13 @@ def test_a_stored_result_is_read_back_holding_its_text_once_and_a_stored_one_is_
     again = Memo(tmp_path, "documents")
     again.fill(lambda items: 1 / 0, [text], [key])
     assert again.reused == {0}
+    # sent to a worker (inside the documents' Records), a memo reads the same entries without the
+    # keys this build used, which stay with the build (it keeps only those)
+    import pickle
+
+    sent = pickle.loads(pickle.dumps(again))
+    assert again.used == {key} and sent.used == set() and sent.reused == set()
+    assert sent.get(key) == {"text": text} and sent.used == {key} and again.used == {key}
 
 
 def test_a_faulty_table_stops_the_build_at_the_stage_that_made_it(tmp_path, monkeypatch):
@@ -492,14 +516,17 @@ def _set_calls(n: int) -> None:
 
 def test_a_stages_maps_share_their_workers_unless_they_send_shared_inputs():
     """Within `pools_kept` (the tokens stage's batches), maps with the same workers and initializer run on
-    one pool whose workers each ran the initializer once; a map with shared inputs (`initargs`) gets
-    workers of its own, which let go of them when it ends; leaving shuts the kept pools down."""
+    one pool whose workers each ran the initializer once; a map with shared inputs (`initargs`), or
+    whose initializer is made anew for it (a partial), gets workers of its own, let go of when it
+    ends; leaving shuts the kept pools down."""
     from compare import workers
 
     with workers.pools_kept():
         first = dict(workers.map_ordered(_worker, range(32), 2, initializer=_count_start))
         second = dict(workers.map_ordered(_worker, range(32), 2, initializer=_count_start))
         own = dict(workers.map_ordered(_worker, range(32), 2, initializer=_set_calls, initargs=(7,)))
+        # a partial is a new object every call: keyed by it, every map would start and keep a pool
+        made = dict(workers.map_ordered(_worker, range(32), 2, initializer=partial(_set_calls, 3)))
         with workers.pools_kept():  # entered again: the same pools
             third = dict(workers.map_ordered(_worker, range(32), 2, initializer=_count_start))
         # a worker's copy of the parent's pools is forgotten: a map inside it would wait on them
@@ -508,6 +535,7 @@ def test_a_stages_maps_share_their_workers_unless_they_send_shared_inputs():
     assert set(first.values()) == set(second.values()) == set(third.values()) == {1}
     assert set(second) | set(third) <= set(first) and len(set(first)) == 2
     assert set(own.values()) == {7} and not set(own) & set(first)
+    assert set(made.values()) == {3} and not set(made) & (set(first) | set(own))
     assert workers._kept is None and len(pools) == 1
     with pytest.raises(RuntimeError):  # shut down
         pools[0].submit(_worker, 0)

@@ -292,3 +292,73 @@ def test_tables_do_not_depend_on_the_number_of_workers(built):
     two = instruments(items, codebooks(), workers=2)
     for a, b in zip(one, two, strict=True):
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_the_tables_made_from_columns_are_those_made_row_by_row(built, tmp_path):
+    """A document's units and rule rows are kept (and stored) column by column: the tables made from
+    them are, row for row and type for type, those made from one tuple per row, the coders' codes
+    after the rules' (a code for an unknown codebook or unit left out); a document without units
+    (here an empty one) adds no rows and takes no columns away; the codes table reads no text."""
+    from compare.instruments import instruments, instruments_pieces, labels, store_instruments
+    from compare.instruments import units as units_of
+    from compare.memo import Memo
+    from compare.schemas import INSTRUMENT_CODES, INSTRUMENT_UNITS
+
+    r = built[1].results[0]
+    items = [
+        (r.doc.doc_id, r.doc.city, r.text, r.parsed.sections, [(t.char_start, t.char_end) for t in r.tasks]),
+        ("empty", "nowhere", "", [], []),
+    ]
+    books = codebooks()
+    unit_rows, code_rows = [], []
+    for doc_id, city, text, sections, spans in items:
+        for u in units_of(doc_id, text, sections, spans):
+            unit_rows.append((u.unit_id, doc_id, city, u.section_id, u.start, u.end, text[u.start : u.end], u.excluded))
+            if not u.excluded:
+                for book in books:
+                    label = labels(text[u.start : u.end], u.start, books)[book.id]
+                    code_rows.append(
+                        (
+                            u.unit_id,
+                            doc_id,
+                            city,
+                            book.id,
+                            "rule",
+                            label.code,
+                            book.type_of(label.code),
+                            label.score,
+                            label.evidence,
+                        )
+                    )
+    coded, book = code_rows[0][0], books[0]
+    human = pd.DataFrame(
+        [
+            (coded, book.id, "coder:wang", book.codes[0].id),
+            (coded, book.id, "coder:li", "not-a-code"),
+            (coded, "no-such-codebook", "coder:wang", "x"),
+            ("no-such-unit", book.id, "coder:wang", book.codes[0].id),
+        ],
+        columns=["unit_id", "framework", "source", "code"],
+    )
+    code_rows += [
+        (coded, r.doc.doc_id, r.doc.city, book.id, "coder:wang", book.codes[0].id, book.codes[0].type, 1.0, []),
+        (coded, r.doc.doc_id, r.doc.city, book.id, "coder:li", "not-a-code", "", 1.0, []),
+    ]
+    got_units, got_codes = instruments(items, books, human, workers=1)
+    assert len(got_units) > 100 and not (got_units.doc_id == "empty").any()
+    pd.testing.assert_frame_equal(got_units, pd.DataFrame(unit_rows, columns=INSTRUMENT_UNITS.columns))
+    pd.testing.assert_frame_equal(got_codes, pd.DataFrame(code_rows, columns=INSTRUMENT_CODES.columns))
+    none_units, none_codes = instruments(items[1:], books, workers=1)
+    pd.testing.assert_frame_equal(none_units, pd.DataFrame([], columns=INSTRUMENT_UNITS.columns))
+    pd.testing.assert_frame_equal(none_codes, pd.DataFrame([], columns=INSTRUMENT_CODES.columns))
+
+    class Textless(tuple):
+        def __getitem__(self, k):
+            assert k != 2, "the codes table read a document's text"
+            return super().__getitem__(k)
+
+    stored = Memo(tmp_path, "instruments")
+    keys = [stored.key(item[0]) for item in items]
+    store_instruments(items, books, stored, keys)
+    pieces = list(instruments_pieces("codes", [Textless(i) for i in items], books, stored, keys, human))
+    pd.testing.assert_frame_equal(pd.concat(pieces, ignore_index=True), got_codes)

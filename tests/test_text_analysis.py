@@ -1,8 +1,9 @@
 """Tokens, section similarity, shared passages, keyness and the concordance on the real documents."""
 
+import gc
 import os
 import weakref
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 import pandas as pd
@@ -126,6 +127,45 @@ def test_a_stage_loads_jieba_once_a_worker():
     assert tok._python_jieba.cache_info().currsize == 0  # … and never this process
     assert set(dict(workers.map_ordered(_jieba_loads, range(16), 2, initializer=tok._segmenter)).values()) == {0}
     assert first == second == [python_jieba_tokens(t) for t in texts]
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_jieba_loaded_by_the_tokens_stage_in_this_process_is_let_go_of(tmp_path, monkeypatch):
+    """A corpus small enough to tokenise in the build's own process (as every build that adds a
+    document tokenises its units) loads jieba itself there when a run needs it (here every run with
+    产教, which the real documents hold); the tokens stage lets go of it (71 MB) when it ends."""
+    import re
+
+    from compare.pipeline import run_stages
+    from compare.registry import load_registry
+
+    from .conftest import scratch_project
+
+    monkeypatch.setattr(tok, "_RUST_DIFFERS", re.compile("产教"))
+    loads, real = [], tok._python_jieba.__wrapped__
+
+    @lru_cache(maxsize=1)
+    def python_jieba():
+        loads.append(os.getpid())
+        return real()
+
+    monkeypatch.setattr(tok, "_python_jieba", python_jieba)
+    seen = []
+
+    def on_stage(b, stage, seconds):
+        if stage.name == "tokens":
+            seen.append(python_jieba.cache_info().currsize)
+            raise _Stop
+
+    paths = scratch_project(tmp_path)
+    collecting = gc.get_threshold()
+    with pytest.raises(_Stop):
+        run_stages(paths, load_registry(paths), on_stage, caches=False)
+    assert loads == [os.getpid()] and seen == [0]  # loaded once, in this process, and let go of
+    assert gc.get_threshold() == collecting  # the collector's thresholds given back, the build stopped or not
 
 
 def test_every_dictionary_term_and_stopword_occurs_in_the_corpus(built):

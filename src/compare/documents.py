@@ -90,8 +90,8 @@ class Records(Sequence[ProcessedDocument]):
     objects per 1,000 documents) from the first stage to the last. An entry that cannot be read (cut
     short, removed since) is computed again (`compute(doc)`: :func:`process_document`) and stored.
 
-    Each result's :class:`View` is kept in `views` under the same key, stored by the first reading
-    of the results (:meth:`batches`, the documents stage's): the later stages read the views
+    Each result's :class:`View` is kept in `views` under the same key, stored by the documents stage
+    as the result is computed: the later stages read the views
     (:meth:`view`, :meth:`view_batches`, :meth:`field`), a view that cannot be read being made from
     its result again. A Records is small to pickle: a worker given one reads the entries itself
     (from a folder it must see, as it sees data/raw)."""
@@ -111,53 +111,40 @@ class Records(Sequence[ProcessedDocument]):
 
     def __getitem__(self, i):
         i = range(len(self.docs))[i]
-        return _read(self._cache, i, self.stored, self.keys[i], self._again)
+        return _read(self._cache, i, lambda: self.stored.get_or_make(self.keys[i], lambda: self._again(i)))
 
     def view(self, i: int) -> View:
         """Document `i`'s :class:`View` (its result read only if the view cannot be)."""
-        return _read(self._viewed, i, self.views, self.keys[i], lambda i: self[i].view())
+        return _read(self._viewed, i, lambda: self.views.get_or_make(self.keys[i], lambda: self._remade_view(i)))
 
     def _again(self, i: int) -> ProcessedDocument:
         self.recomputed.add(i)
         return self.compute(self.docs[i])
 
-    def _order(self) -> list[int]:
-        return sorted(range(len(self.docs)), key=lambda i: self.docs[i].doc_id)
+    def _remade_view(self, i: int) -> View:
+        return self[i].view()
 
     def batches(self, size: int | None = None) -> Iterator[list[ProcessedDocument]]:
         """The results `size` documents at a time (BATCH_DOCUMENTS), in doc_id order: at least one
-        batch (an empty one for no documents), so that a table made of batches has a piece. The
-        views not stored yet are stored as their results are read."""
-        from .workers import BATCH_DOCUMENTS
-
-        if not self.docs:
-            yield []
-            return
-        order = self._order()
-        keys = [self.keys[i] for i in order]
-
-        def again(positions: list[int]) -> Iterator[ProcessedDocument]:
-            return (self._again(order[p]) for p in positions)
-
-        for positions, found in self.stored.batches(keys, again, size or BATCH_DOCUMENTS):
-            for p, r in zip(positions, found, strict=True):
-                if not self.views.has(keys[p]):
-                    self.views.put(keys[p], r.view())
-            yield found
+        batch (an empty one for no documents), so that a table made of batches has a piece."""
+        return self._in_doc_order(self.stored, self._again, size)
 
     def view_batches(self, size: int | None = None) -> Iterator[list[View]]:
         """The documents' views as :meth:`batches` gives their results."""
+        return self._in_doc_order(self.views, self._remade_view, size)
+
+    def _in_doc_order(self, stored: Memo, make: Callable[[int], object], size: int | None) -> Iterator[list]:
         from .workers import BATCH_DOCUMENTS
 
         if not self.docs:
             yield []
             return
-        order = self._order()
+        order = sorted(range(len(self.docs)), key=lambda i: self.docs[i].doc_id)
 
-        def again(positions: list[int]) -> Iterator[View]:
-            return (self[order[p]].view() for p in positions)
+        def again(positions: list[int]) -> Iterator:
+            return (make(order[p]) for p in positions)
 
-        for _, found in self.views.batches([self.keys[i] for i in order], again, size or BATCH_DOCUMENTS):
+        for _, found in stored.batches([self.keys[i] for i in order], again, size or BATCH_DOCUMENTS):
             yield found
 
     def field(self, get) -> Mapping:
@@ -165,17 +152,12 @@ class Records(Sequence[ProcessedDocument]):
         return Field(self, get)
 
 
-def _read(cache: OrderedDict, i: int, stored: Memo, key: str, make: Callable):
-    """Entry `i`: from `cache` (the last CACHED_RECORDS read), else from `stored` under `key`, else
-    `make(i)`, then stored."""
+def _read(cache: OrderedDict, i: int, read: Callable):
+    """Entry `i`: from `cache` (the last CACHED_RECORDS read), else `read()`."""
     if i in cache:
         cache.move_to_end(i)
         return cache[i]
-    value = stored.get(key)
-    if value is None:
-        value = make(i)
-        stored.put(key, value)
-    cache[i] = value
+    value = cache[i] = read()
     if len(cache) > CACHED_RECORDS:
         cache.popitem(last=False)
     return value

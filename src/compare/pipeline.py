@@ -43,7 +43,7 @@ from .lineage import (
     resolve_parents,
     target_lineage_pieces,
 )
-from .memo import Memo, digest
+from .memo import Memo, collector_eased, digest
 from .output import StagedDirectory, TableWriter, atomic_write_text
 from .registry import REFERENCE_LEVELS, Document, load_registry, sha256_file, verify_files
 from .section_pairs import top_pairs_pieces
@@ -140,8 +140,15 @@ def documents_stage(b: Build) -> None:
         stored.key(json.dumps(d.as_row(), sort_keys=True), str(b.paths.raw / d.file), sha256_file(b.paths.raw / d.file))
         for d in b.docs
     ]
-    stored.fill(partial(each_document, paths=b.paths), b.docs, b.doc_keys)
-    views = on_disk(b, "document-views")  # what the later stages read of each result, stored by its first reading
+    views = on_disk(b, "document-views")  # what the later stages read of each result, stored beside it
+    key = dict(zip((d.doc_id for d in b.docs), b.doc_keys, strict=True))
+
+    def computed(docs: list[Document]) -> Iterator[ProcessedDocument]:
+        for r in each_document(docs, b.paths):
+            views.put(key[r.doc.doc_id], r.view())
+            yield r
+
+    stored.fill(computed, b.docs, b.doc_keys)
     b.results = Records(b.docs, b.doc_keys, stored, partial(process_document, paths=b.paths), views)
     b.frame = pd.DataFrame(
         {
@@ -399,29 +406,30 @@ def run_stages(
     b = Build(paths, docs, caches)
     kept: dict[str, pd.DataFrame] = {}
     checked: set[str] = set()
-    try:
-        for k, stage in enumerate(STAGES):
-            t0 = time.perf_counter()
-            stage.run(b)
-            later = {name for s in STAGES[k + 1 :] for name in s.reads}
-            for name in [n for n in b.tables if n in later and n not in checked]:
-                # A table a later stage reads is checked now too, so that a faulty one stops the build
-                # at the stage that made it, not after the later stages' hour at 10,000 documents.
-                schemas.ALL_TABLES[name].finalise(b.tables[name])
-                checked.add(name)
-            for name in [n for n in b.tables if n not in later]:
-                spec, draft = schemas.ALL_TABLES[name], b.tables.pop(name)
-                pieces = _in_order(spec, draft.make()) if isinstance(draft, Pieces) else [spec.finalise(draft)]
-                if sink:
-                    sink(name, pieces)
-                else:
-                    kept[name] = spec.finalise(pd.concat(list(pieces), ignore_index=True))
-            _release_memory()
-            if on_stage:
-                on_stage(b, stage, time.perf_counter() - t0)
-    finally:  # the stages' scratch folders, the build written or not
-        for scratch in b.scratch:
-            scratch.cleanup()
+    with collector_eased():
+        try:
+            for k, stage in enumerate(STAGES):
+                t0 = time.perf_counter()
+                stage.run(b)
+                later = {name for s in STAGES[k + 1 :] for name in s.reads}
+                for name in [n for n in b.tables if n in later and n not in checked]:
+                    # A table a later stage reads is checked now too, so that a faulty one stops the build
+                    # at the stage that made it, not after the later stages' hour at 10,000 documents.
+                    schemas.ALL_TABLES[name].finalise(b.tables[name])
+                    checked.add(name)
+                for name in [n for n in b.tables if n not in later]:
+                    spec, draft = schemas.ALL_TABLES[name], b.tables.pop(name)
+                    pieces = _in_order(spec, draft.make()) if isinstance(draft, Pieces) else [spec.finalise(draft)]
+                    if sink:
+                        sink(name, pieces)
+                    else:
+                        kept[name] = spec.finalise(pd.concat(list(pieces), ignore_index=True))
+                _release_memory()
+                if on_stage:
+                    on_stage(b, stage, time.perf_counter() - t0)
+        finally:  # the stages' scratch folders, the build written or not
+            for scratch in b.scratch:
+                scratch.cleanup()
     b.tables = {name: kept[name] for name in schemas.ALL_TABLES if name in kept}  # in their order
     return b
 
@@ -490,7 +498,7 @@ def build(
 
     tables: dict[str, pd.DataFrame] = {}
     rows: dict[str, int] = {}
-    with StagedDirectory(paths.processed) as out:
+    with collector_eased(), StagedDirectory(paths.processed) as out:  # (the texts read back after the stages too)
 
         def sink(name: str, pieces: Iterable[pd.DataFrame]) -> None:
             parts = []

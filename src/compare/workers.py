@@ -11,6 +11,7 @@ depend on the number of workers, or on where they run.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -78,7 +79,9 @@ def pools_kept() -> Iterator[None]:
     worker loads for itself (jieba for the runs jieba-rs segments otherwise: 2.2 s and 71 MB) it
     loads once a stage, not once a batch. A map with shared inputs (section scoring's matrices) keeps
     its own pool, so its workers let go of them when it ends. The pools are shut down on leaving, so
-    enter it around the maps alone: idle workers keep the memory they used."""
+    enter it around the maps alone: idle workers keep the memory they used. A map whose initializer
+    is not None or a module-level function (a lambda, a closure, a partial) is not kept: see
+    :func:`_keepable`."""
     global _kept
     if _kept is not None:  # entered already: the outer one shuts them down
         yield
@@ -90,6 +93,17 @@ def pools_kept() -> Iterator[None]:
         pools, _kept = _kept, None
         for pool in pools.values():
             pool.shutdown(cancel_futures=True)
+
+
+def _keepable(initializer) -> bool:
+    """Whether maps with this initializer can share a kept pool. Pools are kept by the initializer
+    object itself, so only None or what its module holds under its name qualifies (a function, or one
+    wrapped by `functools.lru_cache`): a lambda, a closure or a `functools.partial` is a new object at
+    every call, and would start and keep a pool per map."""
+    if initializer is None:
+        return True
+    module = sys.modules.get(getattr(initializer, "__module__", None) or "")
+    return getattr(module, getattr(initializer, "__qualname__", "") or "<none>", None) is initializer
 
 
 def imap_ordered(
@@ -106,14 +120,17 @@ def imap_ordered(
         items = list(items)
         if len(items) >= 2:
             chunksize = max(1, len(items) // (workers * 8))
-            if _kept is not None and not initargs:
-                pool = _kept.get((workers, initializer))
-                if pool is None:
-                    pool = _kept[workers, initializer] = ProcessPoolExecutor(workers, initializer=initializer)
+            kept = _kept is not None and not initargs and _keepable(initializer)
+            pool = _kept.get((workers, initializer)) if kept else None
+            if pool is None:
+                pool = ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs)
+                if kept:
+                    _kept[workers, initializer] = pool
+            try:
                 yield from pool.map(fn, items, chunksize=chunksize)
-                return
-            with ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs) as pool:
-                yield from pool.map(fn, items, chunksize=chunksize)
+            finally:
+                if not kept:
+                    pool.shutdown()
             return
     if initializer:
         initializer(*initargs)
