@@ -356,9 +356,12 @@ def instrument_codes_frame(
     for part in filter(None, rules):  # (a document without coded units has no columns)
         for column, values in zip(columns.values(), part, strict=True):
             column += values
-    city_of = {u: (d, city) for city, _, us in docs if us for u, d in zip(us[0], us[1], strict=True)}
+    human = human if human is not None else pd.DataFrame(columns=["unit_id"])
+    city_of = (
+        {u: (d, city) for city, _, us in docs if us for u, d in zip(us[0], us[1], strict=True)} if len(human) else {}
+    )
     known = {b.id: b for b in books}
-    for h in (human if human is not None else pd.DataFrame(columns=["unit_id"])).itertuples():
+    for h in human.itertuples():
         book = known.get(h.framework)
         if book is None or h.unit_id not in city_of:
             continue

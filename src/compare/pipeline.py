@@ -498,7 +498,7 @@ def build(
 
     tables: dict[str, pd.DataFrame] = {}
     rows: dict[str, int] = {}
-    with collector_eased(), StagedDirectory(paths.processed) as out:  # (the texts read back after the stages too)
+    with StagedDirectory(paths.processed) as out:
 
         def sink(name: str, pieces: Iterable[pd.DataFrame]) -> None:
             parts = []

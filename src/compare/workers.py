@@ -80,8 +80,7 @@ def pools_kept() -> Iterator[None]:
     loads once a stage, not once a batch. A map with shared inputs (section scoring's matrices) keeps
     its own pool, so its workers let go of them when it ends. The pools are shut down on leaving, so
     enter it around the maps alone: idle workers keep the memory they used. A map whose initializer
-    is not None or a module-level function (a lambda, a closure, a partial) is not kept: see
-    :func:`_keepable`."""
+    is a new object at every call (a lambda, a closure, a partial) is not kept: see :func:`_keepable`."""
     global _kept
     if _kept is not None:  # entered already: the outer one shuts them down
         yield
