@@ -133,7 +133,7 @@ SIZES ?= 5,50,200,1000
 REPORT_CITIES ?= 5,25,100,300
 .PHONY: bench
 bench: $(ENV_STAMP) ## time and memory per stage (SIZES=…) and the report per number of cities (REPORT_CITIES=…) → benchmarks/results.csv
-	$(BIN)/python benchmarks/bench.py --sizes $(SIZES) --report-cities $(REPORT_CITIES) $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench.py --sizes=$(SIZES) --report-cities=$(REPORT_CITIES) $(BENCH_ARGS)
 
 .PHONY: screenshots
 screenshots: report ## PNG screenshots of the index and one page per notebook (build/screenshots/)

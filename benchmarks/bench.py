@@ -19,7 +19,14 @@ its report is run and rendered by `compare report update --jobs 2` — the step 
 and timed, with the number of pages.
 
     python benchmarks/bench.py [--sizes 5,50,200,1000] [--report-cities 5,25,100,300] [--repeat 3]
-                               [--out benchmarks/results.csv]
+                               [--whole-only] [--out benchmarks/results.csv]
+
+What a run measures replaces the same measurements in the results file (the same stage at the same
+size, the report at the same number of cities), each row with the machine that measured it; the
+rest are kept, so `make bench SIZES=10000 REPORT_CITIES= BENCH_ARGS="--repeat 0 --whole-only"` adds
+the 10,000-document build to the others. `--repeat 0` skips the five real documents' and `make
+report`'s timings; `--whole-only` measures only the whole pipeline at each size (the stage-by-stage
+run and the added document each take about as long again). Remove the file to start afresh.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ COLUMNS = ["n_docs", "n_chars", "stage", "stage_zh", "seconds", "peak_mb", "n_pa
 REPORT = ("report pages (compare report update)", "报告页面")  # n_docs: the number of cities
 WHOLE = ("whole pipeline (compare build)", "完整流程")
 ADDED = ("one document added (compare build)", "新增一份文件")
+REAL = ("compare build (the five real documents)", "真实文件的完整流程")
+MAKE = (("make report (cold, 5 documents)", "完整报告（冷启动）"), ("make report (no-op)", "无改动时的报告"))
 
 
 def peak_mb(who: int = resource.RUSAGE_SELF) -> float:
@@ -122,8 +131,9 @@ def timed_build(paths) -> tuple[float, float]:
     return float(out[0]), round(float(out[1]), 1)
 
 
-def measure_size(n: int, directory: Path) -> list[dict]:
-    """Run in a fresh process per size, so each size's memory is its own."""
+def measure_size(n: int, directory: Path, whole_only: bool = False) -> list[dict]:
+    """Run in a fresh process per size, so each size's memory is its own. `whole_only`: only the
+    whole pipeline."""
     sys.path.insert(0, str(ROOT / "src"))
     from compare.config import Paths
     from compare.synthetic import real_parts, synthetic_corpus, write_project
@@ -133,9 +143,9 @@ def measure_size(n: int, directory: Path) -> list[dict]:
     n_chars = sum(len(p.read_text(encoding="utf-8")) for p in paths.raw.glob("*.txt"))
     rows = [
         dict(n_docs=n, n_chars=n_chars, stage=s, stage_zh=zh, seconds=round(sec, 3), peak_mb=mb)
-        for s, zh, sec, mb in stages(paths)
+        for s, zh, sec, mb in ([] if whole_only else stages(paths))
     ]
-    for (stage, zh), measure in ((WHOLE, whole_pipeline), (ADDED, one_document_added)):
+    for (stage, zh), measure in ((WHOLE, whole_pipeline),) + (() if whole_only else ((ADDED, one_document_added),)):
         sec, mb = measure(paths)
         rows.append(dict(n_docs=n, n_chars=n_chars, stage=stage, stage_zh=zh, seconds=round(sec, 3), peak_mb=mb))
     return rows
@@ -145,10 +155,7 @@ def make_timings(repeat: int) -> list[dict]:
     """Cold `make report` on the five documents (processed data, executed notebooks and site removed;
     environment and token cache kept) and the no-op rerun: medians of `repeat` runs."""
     rows = []
-    for label, zh, prepare in (
-        ("make report (cold, 5 documents)", "完整报告（冷启动）", True),
-        ("make report (no-op)", "无改动时的报告", False),
-    ):
+    for (label, zh), prepare in zip(MAKE, (True, False), strict=True):
         times = []
         for _ in range(repeat):
             if prepare:
@@ -182,6 +189,8 @@ def report_timings(cities: list[int], work: Path, jobs: int = 2) -> list[dict]:
     from compare.report.plan import load_spec
     from compare.synthetic import real_parts, synthetic_corpus, write_project
 
+    if not cities:
+        return []
     compare = [sys.executable, "-m", "compare"]
     parts, chars = real_parts(Paths(ROOT))
     rows = []
@@ -234,23 +243,39 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, {platform.system()}"
 
 
+def _at_least_zero(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{value}: a number of runs, 0 or more")
+    return n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="5,50,200,1000")
     ap.add_argument("--report-cities", default="5,25,100,300", help="numbers of cities to time the report at")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of each make report timing (median)")
+    ap.add_argument(
+        "--repeat",
+        type=_at_least_zero,
+        default=3,
+        help="runs of the five real documents' build and of each make report timing (median); 0: none of them",
+    )
+    ap.add_argument("--whole-only", action="store_true", help="only the whole pipeline at each size")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.csv")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "bench")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: measure one size, print CSV rows
     args = ap.parse_args()
     if args.one is not None:
         w = csv.DictWriter(sys.stdout, COLUMNS, lineterminator="\n")
-        w.writerows(measure_size(args.one, args.work))
+        w.writerows(measure_size(args.one, args.work, args.whole_only))
         return
     rows = []
     for n in (int(x) for x in args.sizes.split(",") if x):
         proc = subprocess.run(
-            [sys.executable, __file__, "--one", str(n), "--work", str(args.work)], capture_output=True, text=True
+            [sys.executable, __file__, "--one", str(n), "--work", str(args.work)]
+            + (["--whole-only"] if args.whole_only else []),
+            capture_output=True,
+            text=True,
         )
         if proc.returncode:
             sys.exit(f"bench: N={n} failed:\n{proc.stderr}")
@@ -260,28 +285,29 @@ def main() -> None:
                 f"  N={row['n_docs']:>5}  {row['stage']:<32} {float(row['seconds']):8.2f} s  {row['peak_mb']:>8} MB",
                 flush=True,
             )
-    from compare.config import Paths
-    from compare.registry import load_registry, write_registry
-    from compare.synthetic import SOURCE_DOCUMENTS
+    if args.repeat:
+        from compare.config import Paths
+        from compare.registry import load_registry, write_registry
+        from compare.synthetic import SOURCE_DOCUMENTS
 
-    real = Paths(args.work / "real")  # the five real documents, as `compare build` runs them
-    shutil.rmtree(real.root, ignore_errors=True)
-    real.raw.mkdir(parents=True)
-    docs = [d for d in load_registry(Paths(ROOT)) if d.doc_id in SOURCE_DOCUMENTS]
-    for d in docs:
-        shutil.copy2(ROOT / "data" / "raw" / d.file, real.raw / d.file)
-    write_registry(real, docs)
-    times = [whole_pipeline(real) for _ in range(max(1, args.repeat))]
-    row = dict(
-        n_docs=len(docs),
-        n_chars=sum(len(p.read_bytes().decode("utf-8")) for p in real.raw.glob("*.txt")),
-        stage="compare build (the five real documents)",
-        stage_zh="真实文件的完整流程",
-        seconds=round(statistics.median(t for t, _ in times), 3),
-        peak_mb=max(m for _, m in times),
-    )
-    rows.append(row)
-    print(f"  {row['stage']:<42} {row['seconds']:8.2f} s (median of {len(times)})  {row['peak_mb']} MB", flush=True)
+        real = Paths(args.work / "real")  # the five real documents, as `compare build` runs them
+        shutil.rmtree(real.root, ignore_errors=True)
+        real.raw.mkdir(parents=True)
+        docs = [d for d in load_registry(Paths(ROOT)) if d.doc_id in SOURCE_DOCUMENTS]
+        for d in docs:
+            shutil.copy2(ROOT / "data" / "raw" / d.file, real.raw / d.file)
+        write_registry(real, docs)
+        times = [whole_pipeline(real) for _ in range(args.repeat)]
+        row = dict(
+            n_docs=len(docs),
+            n_chars=sum(len(p.read_bytes().decode("utf-8")) for p in real.raw.glob("*.txt")),
+            stage=REAL[0],
+            stage_zh=REAL[1],
+            seconds=round(statistics.median(t for t, _ in times), 3),
+            peak_mb=max(m for _, m in times),
+        )
+        rows.append(row)
+        print(f"  {row['stage']:<42} {row['seconds']:8.2f} s (median of {len(times)})  {row['peak_mb']} MB", flush=True)
     rows += report_timings([int(x) for x in args.report_cities.split(",") if x], args.work)
     write_results(args.out, rows)  # the report pages the make timings render read these
     if args.repeat:
@@ -292,13 +318,45 @@ def main() -> None:
     print(f"→ {args.out}")
 
 
+def _place(row: dict) -> tuple:
+    """A row's place in the results file: the sizes (each size's stages in the order they run), the
+    five real documents, the report by number of cities, the make timings."""
+    from compare.pipeline import STAGES
+
+    order = [s.name for s in STAGES] + [WHOLE[0], ADDED[0]]
+    stage, n = row["stage"], int(row["n_docs"])
+    if stage == REAL[0]:
+        return (1, 0, 0)
+    if stage == REPORT[0]:
+        return (2, n, 0)
+    if stage in (label for label, _ in MAKE):
+        return (3, 0, [label for label, _ in MAKE].index(stage))
+    return (0, n, order.index(stage) if stage in order else len(order))
+
+
+def merged(old: list[dict], new: list[dict], machine_now: str) -> list[dict]:
+    """The rows of the results file after a run: `new` (measured on `machine_now`) in place of the old
+    rows of the same measurement — every old row of a corpus size measured again (so that one size's
+    stages never come from two runs), the same number of cities, the same timing —, the other old
+    rows kept with the machine that measured them; in :func:`_place` order."""
+    measured = {(r["stage"], int(r["n_docs"])) for r in new}
+    sizes = {int(r["n_docs"]) for r in new if _place(r)[0] == 0}
+    kept = [
+        r
+        for r in old
+        if (r["stage"], int(r["n_docs"])) not in measured and not (_place(r)[0] == 0 and int(r["n_docs"]) in sizes)
+    ]
+    rows = kept + [{**r, "machine": machine_now} for r in new]
+    return sorted(rows, key=_place)
+
+
 def write_results(out: Path, rows: list[dict]) -> None:
+    """`rows` merged into the results file (:func:`merged`), written whole and atomically."""
+    old = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))) if out.exists() else []
     buf = io.StringIO()
-    w = csv.DictWriter(buf, [*COLUMNS, "machine"], lineterminator="\n")
+    w = csv.DictWriter(buf, [*COLUMNS, "machine"], lineterminator="\n", extrasaction="ignore")
     w.writeheader()
-    m = machine()
-    for row in rows:
-        w.writerow({**row, "machine": m})
+    w.writerows(merged(old, rows, machine()))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(buf.getvalue(), encoding="utf-8")

@@ -309,9 +309,9 @@ def test_the_stages_read_the_documents_results_back_from_disk_a_batch_at_a_time(
     recorded(monkeypatch, pipeline, "process_document", processed, lambda doc, paths: doc.doc_id)
     real = Memo.get_many
 
-    def get_many(self, keys):
+    def get_many(self, keys):  # the reads of several results at once (not of one asked for)
         keys = list(keys)
-        if self.name in read:
+        if self.name in read and len(keys) > 1:
             read[self.name].append(len(keys))
         return real(self, keys)
 
@@ -461,6 +461,114 @@ def test_a_stored_result_is_read_back_holding_its_text_once_and_a_stored_one_is_
     sent = pickle.loads(pickle.dumps(again))
     assert again.used == {key} and sent.used == set() and sent.reused == set()
     assert sent.get(key) == {"text": text} and sent.used == {key} and again.used == {key}
+
+
+def test_a_long_map_says_how_far_it_has_got(monkeypatch):
+    """While a build reports, a watched map logs how much of its work is done, how long it took and
+    about how long is left, at most every so many seconds (a short stage says nothing); unwatched, or
+    once all is done, it is silent; the results pass through unchanged."""
+    from compare import workers
+
+    assert list(workers.watched("documents", 3, iter("abc"))) == ["a", "b", "c"]  # nobody listening
+    clock = iter([0, 10, 20, 50, 61, 95, 4000, 5000])  # at the start, then after each result
+    monkeypatch.setattr(workers, "_clock", lambda: next(clock))
+    lines = []
+    with workers.reporting(lines.append, every=30):
+        got = list(workers.watched("sections scored", 70, iter([10, 10, 10, 10, 10, 10, 10]), size=lambda r: r))
+    assert got == [10] * 7 and workers._report is None  # and the reporting ended with it
+    assert lines == [
+        "30 of 70 sections scored (42%), 50 s so far, about 1 min 07 s left",
+        "50 of 70 sections scored (71%), 1 min 35 s so far, about 38 s left",
+        "60 of 70 sections scored (85%), 1 h 07 min so far, about 11 min left",
+    ]  # (never 100% before the end) and none at 70 of 70: the stage's own line follows
+    assert [workers.duration(s) for s in (0.4, 59.6, 600, 3599, 3600, 7260)] == [
+        "0 s",
+        "1 min 00 s",
+        "10 min",
+        "1 h 00 min",
+        "1 h 00 min",
+        "2 h 01 min",
+    ]
+
+
+def test_a_build_says_how_far_each_long_stage_has_got(built, tmp_path, monkeypatch):
+    """`compare build` logs the progress of every stage that maps many pieces of work — documents
+    read, segmented, pre-labelled and set against their parents, sections scored, the shingle index
+    joined — here made to report after every piece (small batches, blocks and partitions), and the
+    outputs are those of a build that says nothing."""
+    from compare import section_pairs, shared_passages, workers
+    from compare.pipeline import STAGES
+
+    monkeypatch.setattr(workers, "PROGRESS_EVERY", 0)
+    monkeypatch.setattr(workers, "BATCH_DOCUMENTS", 2)
+    monkeypatch.setattr(section_pairs, "_BLOCK", 64)
+    monkeypatch.setattr(shared_passages, "PARTITION", 10_000)
+    paths = scratch_project(tmp_path)
+    lines = []
+    build(paths, log=lines.append, warn=lambda _: None)
+    assert snapshot(paths) == snapshot(built[0])
+    said = [line for line in lines if line.endswith(" left")]
+    for stage, label in (
+        ("documents", "documents read and parsed"),
+        ("tokens", "documents segmented"),
+        ("section pairs", "sections scored"),
+        ("shared passages", "parts of the shingle index joined"),
+        ("instruments", "documents pre-labelled"),
+        ("lineage", "documents compared with their parents and siblings"),
+    ):  # each in its own stage's name (lineage also joins shingles, of two documents at a time: unsaid)
+        k = [s.name for s in STAGES].index(stage) + 1
+        mine = [line for line in said if f" {label} (" in line]
+        assert mine and all(line.startswith(f"[{k}/{len(STAGES)}] {stage}: ") for line in mine), (label, mine)
+    assert any(line.startswith("[1/8] documents: 1 of 6 documents read and parsed (16%), ") for line in said)
+    assert any(line.startswith("[2/8] tokens: 2 of 6 documents segmented (33%), ") for line in said)
+    assert workers._report is None
+
+
+def _reporting_seen(_) -> bool:
+    from compare import workers
+
+    return workers._report is not None
+
+
+def test_a_forked_worker_does_not_report_its_parents_progress():
+    """Workers forked while the build reports do not log its progress lines themselves."""
+    from compare import workers
+
+    with workers.reporting(print):
+        assert workers.map_ordered(_reporting_seen, range(4), 2) == [False] * 4
+        assert workers._report is not None
+
+
+def test_a_memo_makes_only_what_it_cannot_read_and_hands_each_new_result_on(tmp_path):
+    """One rule for "read it, else make it and store it", for one key and a batch: only the entries
+    missing or cut short are made, together, in order, and stored; `fill` hands each result it
+    stores to `then` (the documents stage stores each result's view there)."""
+    from compare.memo import Memo
+
+    stored = Memo(tmp_path, "m")
+    keys = [stored.key(str(n)) for n in range(5)]
+    handed = []
+    stored.fill(lambda items: [n * 10 for n in items], [0, 1, 2, 3, 4], keys, then=lambda k, v: handed.append((k, v)))
+    assert handed == [(k, n * 10) for n, k in enumerate(keys)]
+    stored._path(keys[1]).unlink()
+    stored._path(keys[3]).write_bytes(b"\x80\x05cut")  # a pickle cut short
+    asked = []
+
+    def make(positions):
+        asked.append(positions)
+        return [-p for p in positions]
+
+    assert stored.get_or_make_many(keys, make) == [0, -1, 20, -3, 40]
+    assert asked == [[1, 3]]  # the two it could not read, in one call
+    assert stored.get_many(keys) == [0, -1, 20, -3, 40]  # and stored
+    assert stored.get_or_make(keys[2], lambda: 1 / 0) == 20
+    assert stored.get_or_make(stored.key("new"), lambda: "made") == "made" == stored.get(stored.key("new"))
+    stored._path(keys[4]).unlink()
+    got = list(stored.batches(keys, lambda positions: [f"again {p}" for p in positions], 2))
+    assert got == [([0, 1], [0, -1]), ([2, 3], [20, -3]), ([4], ["again 4"])]  # positions in `keys`
+    handed.clear()
+    stored.fill(lambda items: 1 / 0, [0, 1, 2, 3, 4], keys, then=lambda k, v: handed.append(v))
+    assert handed == []  # nothing made, nothing handed on
 
 
 def test_a_faulty_table_stops_the_build_at_the_stage_that_made_it(tmp_path, monkeypatch):

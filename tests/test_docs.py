@@ -40,3 +40,51 @@ def test_readme_is_the_front_door():
     modules = {p.stem for p in (REPO / "src" / "compare").glob("*.py")} - {"__init__", "__main__"}
     mapped = set(re.findall(r"`([a-z_]+)`", readme.split("## The module map", 1)[1].split("\n## ", 1)[0]))
     assert modules <= mapped, modules - mapped  # the module map lists every module
+
+
+def test_a_benchmark_run_replaces_only_what_it_measured_and_each_row_keeps_its_machine(tmp_path, monkeypatch):
+    """`make bench SIZES=5000` adds its rows to the results file instead of wiping the others: a size
+    measured again replaces all of that size's rows (one size's stages never come from two runs),
+    the rest keep the machine that measured them, and the table says which machine measured what."""
+    import csv
+    import importlib.util
+
+    from compare.docs import results_table
+
+    spec = importlib.util.spec_from_file_location("bench", REPO / "benchmarks" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def row(n, stage, seconds, chars="1000", mb="100.0", pages=""):
+        return dict(n_docs=n, n_chars=chars, stage=stage, stage_zh="", seconds=seconds, peak_mb=mb, n_pages=pages)
+
+    out = tmp_path / "results.csv"
+    monkeypatch.setattr(bench, "machine", lambda: "machine A")
+    stages = ("documents", "tokens", bench.WHOLE[0])
+    report, no_op = row(5, bench.REPORT[0], 9.0, pages="26"), row(5, bench.MAKE[1][0], 0.1, "", "")
+    bench.write_results(out, [*(row(n, s, 1.0) for n in (5, 50) for s in stages), report, no_op])
+    monkeypatch.setattr(bench, "machine", lambda: "machine B")
+    bench.write_results(out, [row(5000, bench.WHOLE[0], 700.0), row(50, "tokens", 2.0)])  # --whole-only; not all of 50
+    fifty = [r["stage"] for r in csv.DictReader(out.open(encoding="utf-8")) if r["n_docs"] == "50"]
+    assert fifty == ["tokens"]  # 50's other stages are not kept from the old run
+    bench.write_results(out, [row(5000, bench.WHOLE[0], 700.0), *(row(50, s, 2.0) for s in stages)])
+    got = [(r["n_docs"], r["stage"], r["seconds"], r["machine"]) for r in csv.DictReader(out.open(encoding="utf-8"))]
+    assert got == [
+        ("5", "documents", "1.0", "machine A"),
+        ("5", "tokens", "1.0", "machine A"),
+        ("5", bench.WHOLE[0], "1.0", "machine A"),
+        ("50", "documents", "2.0", "machine B"),
+        ("50", "tokens", "2.0", "machine B"),
+        ("50", bench.WHOLE[0], "2.0", "machine B"),
+        ("5000", bench.WHOLE[0], "700.0", "machine B"),
+        ("5", bench.REPORT[0], "9.0", "machine A"),
+        ("5", bench.MAKE[1][0], "0.1", "machine A"),
+    ]
+    table = results_table(out)
+    assert "| 5000 | 1k | — | — | 700 s | 0.1 GB |" in table
+    assert table.endswith(
+        "\n\nMachines:\n\n- machine A: 5 documents; the report at 5 cities; make report (no-op)\n"
+        "- machine B: 50 and 5000 documents"
+    )
+    out.write_text(out.read_text(encoding="utf-8").replace("machine B", "machine A"), encoding="utf-8")
+    assert results_table(out).endswith("\n\nMachine: machine A.")

@@ -157,11 +157,7 @@ def results_table(results_csv: Path) -> str:
     rows = list(csv.DictReader(io.StringIO(results_csv.read_text(encoding="utf-8"))))
     report = sorted((r for r in rows if r["stage"] == REPORT_PAGES), key=lambda r: int(r["n_docs"]))
     rows = [r for r in rows if r["stage"] != REPORT_PAGES]
-    sizes_of: dict[str, set[int]] = {}
-    for r in rows:
-        if r["n_chars"]:
-            sizes_of.setdefault(r["stage"], set()).add(int(r["n_docs"]))
-    stages = [s for s, sizes in sizes_of.items() if len(sizes) >= 2]
+    stages = series_stages(rows)
     series = [r for r in rows if r["stage"] in stages]
     by = {(int(r["n_docs"]), r["stage"]): r for r in series}
     head = ["documents", "characters", *stages, "peak memory"]
@@ -184,9 +180,57 @@ def results_table(results_csv: Path) -> str:
             "|---|---:|---:|---:|",
         ]
         out += [f"| synthetic corpus | {r['n_docs']} | {r['n_pages']} | {float(r['seconds']):.0f} |" for r in report]
-    if rows:
-        out += ["", f"Machine: {rows[0]['machine']}."]
+    measured = machines([*rows, *report])
+    if len(measured) == 1:
+        out += ["", f"Machine: {measured[0][0]}."]
+    elif measured:
+        out += ["", "Machines:", "", *(f"- {machine}: {what}" for machine, what in measured)]
     return "\n".join(out)
+
+
+def series_stages(rows: list[dict]) -> list[str]:
+    """The stages benchmarks/results.csv measures at several corpus sizes (the results table's
+    columns), in the order of its rows."""
+    from .config import REPORT_PAGES
+
+    sizes_of: dict[str, set[int]] = {}
+    for r in rows:
+        if str(r["n_chars"]).strip() and r["stage"] != REPORT_PAGES:
+            sizes_of.setdefault(r["stage"], set()).add(int(r["n_docs"]))
+    return [s for s, sizes in sizes_of.items() if len(sizes) >= 2]
+
+
+def machines(rows: list[dict]) -> list[tuple[str, str]]:
+    """(machine, what it measured) for each machine named by benchmarks/results.csv's rows (runs of
+    `make bench` merged), in their order: ("2 cores …", "5, 50 and 200 documents; the report at 5
+    cities; make report (no-op)")."""
+    from .config import REPORT_PAGES
+
+    series = set(series_stages(rows))
+    made: dict[str, tuple[list[str], list[str], list[str]]] = {}  # machine → (sizes, cities, others)
+    for r in rows:
+        sizes, cities, others = made.setdefault(r["machine"], ([], [], []))
+        n = str(r["n_docs"])
+        kind, value = (
+            (cities, n) if r["stage"] == REPORT_PAGES else (sizes, n) if r["stage"] in series else (others, r["stage"])
+        )
+        if value not in kind:
+            kind.append(value)
+
+    def listed(values: list[str]) -> str:
+        return ", ".join(values[:-1]) + " and " + values[-1] if len(values) > 1 else values[0]
+
+    return [
+        (
+            machine,
+            "; ".join(
+                ([f"{listed(sizes)} documents"] if sizes else [])
+                + ([f"the report at {listed(cities)} cities"] if cities else [])
+                + others
+            ),
+        )
+        for machine, (sizes, cities, others) in made.items()
+    ]
 
 
 def _chars(n: int) -> str:

@@ -35,7 +35,7 @@ from .codebooks import NONE, Codebook
 from .numbers import parse_number
 from .patterns import DOC_NUMBER_RE
 from .sections import Section
-from .workers import BATCH_DOCUMENTS  # documents per piece of the instrument tables
+from .workers import BATCH_DOCUMENTS, watching  # BATCH_DOCUMENTS: documents per piece of the instrument tables
 
 # Why a unit is not coded (docs/coding-rules.md §2): each exclusion has a name.
 EXCLUSIONS = {
@@ -315,7 +315,7 @@ def store_instruments(items: list, books: tuple[Codebook, ...], stored, keys: li
     """Each document's coding units and rule rows kept in `stored` (a :class:`compare.memo.Memo`,
     under its key in `keys`), computed for the documents it does not hold yet: the build then
     makes the tables from it a batch of documents at a time (:func:`instruments_pieces`)."""
-    stored.fill(lambda todo: _computed(todo, books), items, keys)
+    stored.fill(watching("documents pre-labelled", partial(_computed, books=books)), items, keys)
 
 
 def instruments_pieces(

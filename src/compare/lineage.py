@@ -42,6 +42,7 @@ from .memo import Memo
 from .patterns import CN_NUMERAL_CHARS
 from .sections import Section, section_id_finder
 from .shared_passages import Stream, indexed_runs, make_stream, shingle_hashes
+from .workers import watching
 
 COPIED_MIN = 0.9  # share of a sentence's characters aligned with the parent: copied, when nothing substantive changed
 ADAPTED_MIN = 0.5  # … a majority: adapted
@@ -502,7 +503,7 @@ def label_documents(
         "parents": {p for _, mine, _ in jobs for p in mine},
     }  # sent once to each worker: no tables
     labelled = Labelled(jobs, keys, stored, state, workers)
-    stored.fill(labelled.compute, jobs, keys)
+    stored.fill(watching("documents compared with their parents and siblings", labelled.compute), jobs, keys)
     return labelled
 
 

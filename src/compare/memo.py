@@ -149,11 +149,18 @@ class Memo:
 
     def get_or_make(self, key: str, make: Callable[[], object]):
         """The stored result, else `make()`, stored."""
-        value = self.get(key)
-        if value is None:
-            value = make()
-            self.put(key, value)
-        return value
+        return self.get_or_make_many([key], lambda missing: [make()])[0]
+
+    def get_or_make_many(self, keys: list[str], make: Callable[[list[int]], Iterable]) -> list:
+        """The stored results of `keys`; those not stored or that cannot be read (cut short,
+        removed since) made together — `make(their positions in keys)` yields their results in
+        order — and stored."""
+        found = self.get_many(keys)
+        missing = [n for n, value in enumerate(found) if value is None]
+        if missing:
+            for n, (_, value) in zip(missing, self._put_each([keys[n] for n in missing], make(missing)), strict=True):
+                found[n] = value
+        return found
 
     def get_many(self, keys: Iterable[str]) -> list:
         """:meth:`get` of each key."""
@@ -173,32 +180,40 @@ class Memo:
             if p.name not in keep:
                 p.unlink(missing_ok=True)
 
-    def fill(self, compute, items: Iterable, keys: list[str]) -> None:
+    def fill(
+        self, compute, items: Iterable, keys: list[str], then: Callable[[str, object], None] | None = None
+    ) -> None:
         """Store the result of every item not stored yet; `compute(those items)` yields their
-        results in order, each stored as it comes and let go of (the corpus's results are never
-        held at once). Read them back with :meth:`get`."""
+        results in order, each stored as it comes (and handed to `then(key, result)`) and let go of
+        (the corpus's results are never held at once). Read them back with :meth:`get`."""
         items = list(items)
         todo = [i for i, k in enumerate(keys) if not self.has(k)]
         self.reused = set(range(len(items))) - set(todo)
         if not todo:  # compute is not started for nothing (on a cluster it would send its inputs)
             return
-        for i, value in zip(todo, compute([items[i] for i in todo]), strict=True):
-            self.put(keys[i], value)
+        for key, value in self._put_each([keys[i] for i in todo], compute([items[i] for i in todo])):
+            if then is not None:
+                then(key, value)
+
+    def _put_each(self, keys: list[str], values: Iterable) -> Iterator[tuple[str, object]]:
+        """Each value stored under its key as it comes, then yielded with it."""
+        for key, value in zip(keys, values, strict=True):
+            self.put(key, value)
+            yield key, value
 
     def batches(self, keys: list[str], compute, size: int) -> Iterator[tuple[list[int], list]]:
         """The stored results of `keys`, `size` at a time in the order given, as (their positions in
-        `keys`, their results): an entry that cannot be read (cut short, removed since) is computed
-        again — `compute(positions)` yields their results in order — and stored. Read with
-        :meth:`fill` first, so that only a batch of results is held at a time."""
+        `keys`, their results), by :meth:`get_or_make_many`: `compute(positions)` yields the results
+        of those that cannot be read. Read with :meth:`fill` first, so that only a batch of results
+        is held at a time."""
         for lo in range(0, len(keys), size):
             positions = list(range(lo, min(lo + size, len(keys))))
-            found = self.get_many(keys[p] for p in positions)
-            missing = [n for n, value in enumerate(found) if value is None]
-            if missing:
-                for n, value in zip(missing, compute([positions[n] for n in missing]), strict=True):
-                    found[n] = value
-                    self.put(keys[positions[n]], value)
-            yield positions, found
+            yield (
+                positions,
+                self.get_or_make_many(
+                    [keys[p] for p in positions], lambda missing, at=positions: compute([at[n] for n in missing])
+                ),
+            )
 
     def has(self, key: str) -> bool:
         """Whether an entry is stored for `key` (:meth:`get` still reads None from one cut short)."""

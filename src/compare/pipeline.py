@@ -53,7 +53,7 @@ from .targets import rejected_numbers_frame, target_mentions_frame, targets_fram
 from .tasks import tasks_frame
 from .tokens import TokenCache, is_proper_name, unload_jieba
 from .vectors import chunked_counts, pooled, tfidf
-from .workers import default_workers, imap_ordered, pools_kept
+from .workers import default_workers, imap_ordered, pools_kept, reporting, watched, watching
 
 Log = Callable[[str], None]
 PARALLEL_MIN_BYTES = 2_000_000  # raw corpus size from which documents are processed on every core
@@ -61,6 +61,11 @@ PARALLEL_MIN_BYTES = 2_000_000  # raw corpus size from which documents are proce
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
+
+
+def _stdout(msg: str) -> None:
+    """A line of the build's progress, seen as it is said (also when stdout is a file: a batch job's log)."""
+    print(msg, flush=True)
 
 
 @dataclass(frozen=True)
@@ -141,14 +146,12 @@ def documents_stage(b: Build) -> None:
         for d in b.docs
     ]
     views = on_disk(b, "document-views")  # what the later stages read of each result, stored beside it
-    key = dict(zip((d.doc_id for d in b.docs), b.doc_keys, strict=True))
-
-    def computed(docs: list[Document]) -> Iterator[ProcessedDocument]:
-        for r in each_document(docs, b.paths):
-            views.put(key[r.doc.doc_id], r.view())
-            yield r
-
-    stored.fill(computed, b.docs, b.doc_keys)
+    stored.fill(
+        watching("documents read and parsed", partial(each_document, paths=b.paths)),
+        b.docs,
+        b.doc_keys,
+        then=lambda key, r: views.put(key, r.view()),
+    )
     b.results = Records(b.docs, b.doc_keys, stored, partial(process_document, paths=b.paths), views)
     b.frame = pd.DataFrame(
         {
@@ -216,7 +219,7 @@ def tokens_stage(b: Build) -> None:
     units = []
 
     def token_strings() -> Iterator[list[str]]:
-        for batch in b.results.view_batches():
+        for batch in watched("documents segmented", len(b.docs), b.results.view_batches(), size=len):
             part = analysis_units(DOCUMENT_TABLES["sections"](batch), DOCUMENT_TABLES["tasks"](batch))
             units.append(part.drop(columns="text"))
             yield cache.joined(part.text.tolist())
@@ -394,6 +397,7 @@ def run_stages(
     on_stage: Callable[[Build, Stage, float], None] | None = None,
     caches: bool = True,
     sink: Sink | None = None,
+    log: Log | None = None,
 ) -> Build:
     """Every stage in order; each table is checked against its schema as soon as no later stage
     reads its draft (one that a later stage reads is also checked when it is made, so a faulty
@@ -401,7 +405,8 @@ def run_stages(
     order (one, or a stage's :class:`Pieces`), and writes it; the build then lets go of it, so the
     tables of every stage are never held at once. Without a sink they are kept in `tables`.
     `on_stage(build, stage, seconds)` after each stage (progress, the benchmark's clock; the
-    seconds include finishing its tables). The documents' results are read back from the memo
+    seconds include finishing its tables); `log`: where a long stage says how far it has got
+    (:func:`compare.workers.watched`). The documents' results are read back from the memo
     (`results`); when the build keeps no caches, from a scratch folder removed when it ends."""
     b = Build(paths, docs, caches)
     kept: dict[str, pd.DataFrame] = {}
@@ -410,20 +415,21 @@ def run_stages(
         try:
             for k, stage in enumerate(STAGES):
                 t0 = time.perf_counter()
-                stage.run(b)
-                later = {name for s in STAGES[k + 1 :] for name in s.reads}
-                for name in [n for n in b.tables if n in later and n not in checked]:
-                    # A table a later stage reads is checked now too, so that a faulty one stops the build
-                    # at the stage that made it, not after the later stages' hour at 10,000 documents.
-                    schemas.ALL_TABLES[name].finalise(b.tables[name])
-                    checked.add(name)
-                for name in [n for n in b.tables if n not in later]:
-                    spec, draft = schemas.ALL_TABLES[name], b.tables.pop(name)
-                    pieces = _in_order(spec, draft.make()) if isinstance(draft, Pieces) else [spec.finalise(draft)]
-                    if sink:
-                        sink(name, pieces)
-                    else:
-                        kept[name] = spec.finalise(pd.concat(list(pieces), ignore_index=True))
+                with reporting(log and partial(_said_in, stage, log)):
+                    stage.run(b)
+                    later = {name for s in STAGES[k + 1 :] for name in s.reads}
+                    for name in [n for n in b.tables if n in later and n not in checked]:
+                        # A table a later stage reads is checked now too, so that a faulty one stops the build
+                        # at the stage that made it, not after the later stages' hour at 10,000 documents.
+                        schemas.ALL_TABLES[name].finalise(b.tables[name])
+                        checked.add(name)
+                    for name in [n for n in b.tables if n not in later]:
+                        spec, draft = schemas.ALL_TABLES[name], b.tables.pop(name)
+                        pieces = _in_order(spec, draft.make()) if isinstance(draft, Pieces) else [spec.finalise(draft)]
+                        if sink:
+                            sink(name, pieces)
+                        else:
+                            kept[name] = spec.finalise(pd.concat(list(pieces), ignore_index=True))
                 _release_memory()
                 if on_stage:
                     on_stage(b, stage, time.perf_counter() - t0)
@@ -432,6 +438,16 @@ def run_stages(
                 scratch.cleanup()
     b.tables = {name: kept[name] for name in schemas.ALL_TABLES if name in kept}  # in their order
     return b
+
+
+def _numbered(stage: Stage) -> str:
+    """ "[5/8] section pairs": how the build's lines name a stage."""
+    return f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage.name}"
+
+
+def _said_in(stage: Stage, log: Log, line: str) -> None:
+    """A line of a stage's progress, naming the stage."""
+    log(f"{_numbered(stage)}: {line}")
 
 
 def _release_memory() -> None:
@@ -467,7 +483,7 @@ class BuildResult:
 
 def build(
     paths: Paths | None = None,
-    log: Log = print,
+    log: Log = _stdout,
     warn: Log = _stderr,
     checked: tuple[list[Document], list[str]] | None = None,
     keep_tables: bool = True,
@@ -484,7 +500,7 @@ def build(
     docs, warnings = checked
 
     def progress(b: Build, stage: Stage, seconds: float) -> None:
-        log(f"[{STAGES.index(stage) + 1}/{len(STAGES)}] {stage.name} ({stage.zh}): {seconds:.1f}s{_high_water()}")
+        log(f"{_numbered(stage)} ({stage.zh}): {seconds:.1f}s{_high_water()}")
         if stage.name == "documents":  # each document, from the documents table (held for lineage)
             documents = b.tables["documents"].set_index("doc_id")
             for d in b.docs:
@@ -511,7 +527,7 @@ def build(
             if keep_tables:
                 tables[name] = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
-        b = run_stages(paths, docs, progress, sink=sink)
+        b = run_stages(paths, docs, progress, sink=sink, log=log)
         for batch in b.results.view_batches():  # (the build keeps its caches: the results are in the memo)
             for r in batch:
                 atomic_write_text(out / "text" / f"{r.doc.doc_id}.txt", r.text)

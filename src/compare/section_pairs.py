@@ -24,7 +24,7 @@ try:  # scipy's own loop of toarray(), which adds into an array (toarray zeroes 
     from scipy.sparse._sparsetools import csr_todense as _csr_add_into
 except ImportError:  # pragma: no cover - a scipy that moved it
     _csr_add_into = None
-from .workers import default_workers, map_ordered
+from .workers import default_workers, imap_ordered, watched
 
 _BLOCK = 512
 PARALLEL_MIN_UNITS = 4_000  # from this many sections, blocks are scored on every core
@@ -156,10 +156,16 @@ def _scored(
     if workers is None:
         workers = default_workers(n_units, PARALLEL_MIN_UNITS)
     state = (Xd, Xs, Xs.T.tocsr(), codes, starts, slots, top_k, max_cities)
-    in_workers = workers > 1 and len(blocks) > 1  # else map_ordered scores here, with every BLAS thread
-    found = map_ordered(
+    in_workers = workers > 1 and len(blocks) > 1  # else imap_ordered scores here, with every BLAS thread
+    scored = imap_ordered(
         _block_top, blocks, workers, initializer=_start_scoring, initargs=(state, 1 if in_workers else None)
     )
+
+    def rows(scored_block) -> int:
+        (lo, hi), _ = scored_block
+        return hi - lo
+
+    found = [r for _, r in watched("sections scored", n_units, zip(blocks, scored, strict=True), size=rows)]
     _start_scoring(())  # let go of the matrices
     del state, Xd, Xs
     columns = [list(parts) for parts in zip(*found, strict=True)]

@@ -26,7 +26,7 @@ import pandas as pd
 from .clean import fold
 from .patterns import is_text_char, text_mask
 from .sections import Section, section_id_finder
-from .workers import cluster_workers, imap_ordered
+from .workers import cluster_workers, imap_ordered, watched
 
 SHINGLE = 8  # characters per shingle: long enough that common phrases (职业教育) do not seed matches
 MIN_CHARS = 15
@@ -260,6 +260,7 @@ def runs_by_pair(
     hashes: list | None = None,
     partition: int | None = None,
     spill: Path | None = None,
+    watch: bool = False,
 ) -> Iterator[tuple[tuple[int, int], list[tuple[int, int, int]]]]:
     """((i, j), runs) of every pair of streams that shares a shingle, in pair order (i, then j):
     the runs as :func:`indexed_runs` gives them. A shingle found in more than `max_docs` documents
@@ -272,7 +273,8 @@ def runs_by_pair(
     default the system's) by partition, and the matches by range of first document; the runs are
     then assembled a few documents' pairs at a time (about PAIR_GROUP matches). So the working
     memory is bounded by a partition and a group, not by the corpus, and the result is the same for
-    any partition or group size."""
+    any partition or group size. `watch`: say how far the partitions have got (the corpus's index,
+    :func:`compare.workers.watched`)."""
     n = len(streams)
     if not n:
         return
@@ -294,7 +296,8 @@ def runs_by_pair(
         buckets = min(n, _BUCKETS)
         files = [folder / f"m{b}" for b in range(buckets)]
         # one partition at a time: here, or as tasks on a cluster (the results come back in order)
-        for pair, diag, pa in imap_ordered(match, loaded, cluster_workers()):
+        joined = imap_ordered(match, loaded, cluster_workers())
+        for pair, diag, pa in watched("parts of the shingle index joined", len(shingles), joined) if watch else joined:
             bucket = (pair // n) * buckets // n  # pairs of a range of first documents
             order = np.argsort(bucket, kind="stable")
             rows = np.column_stack([pair, diag, pa])[order]
@@ -458,7 +461,7 @@ def passages_table(
     ids = sorted(docs.doc_id)
     streams = [make_stream(text, spans[doc_id]) for doc_id, text, _ in _one_each(documents(), ids)]
     found = []  # (i, j, start_a, end_a, start_b, end_b, n_chars, similarity)
-    for (i, j), runs in runs_by_pair(streams, spill=spill):
+    for (i, j), runs in runs_by_pair(streams, spill=spill, watch=True):
         if sum(r[2] for r in runs) >= min_chars:  # else too little shared to hold one passage
             found.extend((i, j, *p) for p in _passages(runs, streams[i], streams[j], min_chars, min_similarity))
     del streams

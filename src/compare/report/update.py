@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..config import PACKAGE_DIR, Paths
 from ..errors import CompareError
+from ..workers import duration
 from .plan import Page, load_plan
 
 PACKAGE_PREFIX = "src/compare/"
@@ -111,12 +112,6 @@ def _do(root: str, work: Work) -> tuple[str, float, str | None]:
     return work.page.name, time.perf_counter() - t0, None
 
 
-def _left(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
-
-
 def update(paths: Paths | None = None, jobs: int = 2, out=sys.stdout) -> int:
     """Run and render every out-of-date page on `jobs` kept kernels, then the index. Returns the
     number of pages run or rendered. A failing page does not stop the others; afterwards the
@@ -169,7 +164,7 @@ def _report(results, total: int, jobs: int, out) -> list[str]:
         now = time.perf_counter()
         left = ""
         if warm and done < total:
-            left = f" · about {_left((now - warm[0]) / (done - warm[1]) * (total - done))} left"
+            left = f" · about {duration((now - warm[0]) / (done - warm[1]) * (total - done))} left"
         if done == min(jobs, total) and warm is None:
             warm = (now, done)
         status = "FAILED" if error else f"{seconds:5.1f}s"
