@@ -21,9 +21,10 @@ and timed, with the number of pages.
     python benchmarks/bench.py [--sizes 5,50,200,1000] [--report-cities 5,25,100,300] [--repeat 3]
                                [--whole-only] [--out benchmarks/results.csv]
 
-What a run measures replaces the same measurements in the results file (the same stage at the same
-size, the report at the same number of cities), each row with the machine that measured it; the
-rest are kept, so `make bench SIZES=10000 REPORT_CITIES= BENCH_ARGS="--repeat 0 --whole-only"` adds
+What a run measures replaces the same measurements in the results file — every row of a corpus size
+measured again (so `--whole-only` at a size measured stage by stage drops its stage rows: one size's
+figures never come from two runs), the report at the same number of cities, the same timing —,
+each row with the machine that measured it; the rest are kept, so `make bench SIZES=10000 REPORT_CITIES= BENCH_ARGS="--repeat 0 --whole-only"` adds
 the 10,000-document build to the others. `--repeat 0` skips the five real documents' and `make
 report`'s timings; `--whole-only` measures only the whole pipeline at each size (the stage-by-stage
 run and the added document each take about as long again). Remove the file to start afresh.
@@ -184,13 +185,13 @@ def make_timings(repeat: int) -> list[dict]:
 def report_timings(cities: list[int], work: Path, jobs: int = 2) -> list[dict]:
     """For each number of cities, a synthetic corpus of that many (one document each, and the national
     plan) built, then its whole report run and rendered: seconds and pages."""
+    if not cities:
+        return []
     sys.path.insert(0, str(ROOT / "src"))
     from compare.config import Paths
     from compare.report.plan import load_spec
     from compare.synthetic import real_parts, synthetic_corpus, write_project
 
-    if not cities:
-        return []
     compare = [sys.executable, "-m", "compare"]
     parts, chars = real_parts(Paths(ROOT))
     rows = []
@@ -353,10 +354,15 @@ def merged(old: list[dict], new: list[dict], machine_now: str) -> list[dict]:
 def write_results(out: Path, rows: list[dict]) -> None:
     """`rows` merged into the results file (:func:`merged`), written whole and atomically."""
     old = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))) if out.exists() else []
+    now = merged(old, rows, machine())
+    remaining = {(r["stage"], str(r["n_docs"])) for r in now}
+    for r in old:  # a size measured again takes all its old rows with it, measured this time or not
+        if (r["stage"], r["n_docs"]) not in remaining:
+            print(f"  dropped: {r['stage']} at {r['n_docs']} documents, from an earlier run of that size", flush=True)
     buf = io.StringIO()
     w = csv.DictWriter(buf, [*COLUMNS, "machine"], lineterminator="\n", extrasaction="ignore")
     w.writeheader()
-    w.writerows(merged(old, rows, machine()))
+    w.writerows(now)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(buf.getvalue(), encoding="utf-8")

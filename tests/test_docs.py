@@ -42,7 +42,7 @@ def test_readme_is_the_front_door():
     assert modules <= mapped, modules - mapped  # the module map lists every module
 
 
-def test_a_benchmark_run_replaces_only_what_it_measured_and_each_row_keeps_its_machine(tmp_path, monkeypatch):
+def test_a_benchmark_run_replaces_only_what_it_measured_and_each_row_keeps_its_machine(tmp_path, monkeypatch, capsys):
     """`make bench SIZES=5000` adds its rows to the results file instead of wiping the others: a size
     measured again replaces all of that size's rows (one size's stages never come from two runs),
     the rest keep the machine that measured them, and the table says which machine measured what."""
@@ -66,7 +66,9 @@ def test_a_benchmark_run_replaces_only_what_it_measured_and_each_row_keeps_its_m
     monkeypatch.setattr(bench, "machine", lambda: "machine B")
     bench.write_results(out, [row(5000, bench.WHOLE[0], 700.0), row(50, "tokens", 2.0)])  # --whole-only; not all of 50
     fifty = [r["stage"] for r in csv.DictReader(out.open(encoding="utf-8")) if r["n_docs"] == "50"]
-    assert fifty == ["tokens"]  # 50's other stages are not kept from the old run
+    assert fifty == ["tokens"]  # 50's other stages are not kept from the old run, and the run says so
+    said = capsys.readouterr().out
+    assert "dropped: documents at 50 documents" in said and "dropped: tokens" not in said
     bench.write_results(out, [row(5000, bench.WHOLE[0], 700.0), *(row(50, s, 2.0) for s in stages)])
     got = [(r["n_docs"], r["stage"], r["seconds"], r["machine"]) for r in csv.DictReader(out.open(encoding="utf-8"))]
     assert got == [

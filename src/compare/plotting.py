@@ -762,9 +762,10 @@ REPORT_GOALS = {100: 600, 300: 1800}  # cities → seconds (issue 15: 10 and 30 
 def scaling_series(results: pd.DataFrame) -> pd.DataFrame:
     """The rows of benchmarks/results.csv measured at several corpus sizes (the stages and the
     whole pipeline), typed."""
-    sized = results[(results.n_chars.astype(str) != "") & (results.stage != REPORT_PAGES)]
-    multi = sized.groupby("stage").n_docs.nunique()
-    rows = sized[sized.stage.isin(multi[multi >= 2].index)]
+    from .docs import series_stages  # the rule the results table's columns follow
+
+    stages = series_stages(results.to_dict("records"))
+    rows = results[(results.n_chars.astype(str) != "") & results.stage.isin(stages)]
     return rows.astype({"n_docs": int, "seconds": float, "peak_mb": float})
 
 
