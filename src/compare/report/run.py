@@ -60,6 +60,16 @@ def _environment(paths: Paths) -> None:
     os.environ["COMPARE_ROOT"] = str(paths.root)
 
 
+def _quiet_kernel_teardown() -> None:
+    """jupyter_client's zmq streams log "Uncaught exception in ZMQStream callback" with a traceback
+    (tornado's general logger) when a kernel is shut down while a reply is still in flight — seen
+    once, on a failing page run while the machine was busy. The page's own error is reported as a
+    clean message; that traceback is teardown noise, so it is not shown."""
+    import logging
+
+    logging.getLogger("tornado.general").setLevel(logging.CRITICAL)
+
+
 # Run before each page but the first on a kept kernel: what a fresh kernel would not have.
 _RESET = """\
 get_ipython().reset(new_session=False)
@@ -159,6 +169,7 @@ def run_page(page: Page | str, paths: Paths | None = None, kernel: Kernel | None
     tmp = out.with_name(f".{name}.running.ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
     _environment(paths)
+    _quiet_kernel_teardown()
     t0 = time.perf_counter()
     engine = {"engine_name": _engine(), "kernel": kernel.ready()} if kernel else {"config": _kernel_config()}
     try:
