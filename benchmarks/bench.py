@@ -330,8 +330,9 @@ def _place(row: dict) -> tuple:
         return (1, 0, 0)
     if stage == REPORT[0]:
         return (2, n, 0)
-    if stage in (label for label, _ in MAKE):
-        return (3, 0, [label for label, _ in MAKE].index(stage))
+    make = [label for label, _ in MAKE]
+    if stage in make:
+        return (3, 0, make.index(stage))
     return (0, n, order.index(stage) if stage in order else len(order))
 
 
@@ -363,10 +364,9 @@ def write_results(out: Path, rows: list[dict]) -> None:
     w = csv.DictWriter(buf, [*COLUMNS, "machine"], lineterminator="\n", extrasaction="ignore")
     w.writeheader()
     w.writerows(now)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
-    tmp.replace(out)
+    from compare.output import atomic_write_text
+
+    atomic_write_text(out, buf.getvalue())
 
 
 if __name__ == "__main__":

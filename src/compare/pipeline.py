@@ -415,21 +415,9 @@ def run_stages(
         try:
             for k, stage in enumerate(STAGES):
                 t0 = time.perf_counter()
-                with reporting(log and partial(_said_in, stage, log)):
+                with reporting(log and partial(_said_in, stage, log)):  # (a table's pieces are made as written)
                     stage.run(b)
-                    later = {name for s in STAGES[k + 1 :] for name in s.reads}
-                    for name in [n for n in b.tables if n in later and n not in checked]:
-                        # A table a later stage reads is checked now too, so that a faulty one stops the build
-                        # at the stage that made it, not after the later stages' hour at 10,000 documents.
-                        schemas.ALL_TABLES[name].finalise(b.tables[name])
-                        checked.add(name)
-                    for name in [n for n in b.tables if n not in later]:
-                        spec, draft = schemas.ALL_TABLES[name], b.tables.pop(name)
-                        pieces = _in_order(spec, draft.make()) if isinstance(draft, Pieces) else [spec.finalise(draft)]
-                        if sink:
-                            sink(name, pieces)
-                        else:
-                            kept[name] = spec.finalise(pd.concat(list(pieces), ignore_index=True))
+                    _finish_tables(b, {name for s in STAGES[k + 1 :] for name in s.reads}, checked, sink, kept)
                 _release_memory()
                 if on_stage:
                     on_stage(b, stage, time.perf_counter() - t0)
@@ -438,6 +426,22 @@ def run_stages(
                 scratch.cleanup()
     b.tables = {name: kept[name] for name in schemas.ALL_TABLES if name in kept}  # in their order
     return b
+
+
+def _finish_tables(b: Build, later: set[str], checked: set[str], sink: Sink | None, kept: dict) -> None:
+    """After a stage: each table a later stage reads checked now (`checked` records it), so that a
+    faulty one stops the build at the stage that made it, not after the later stages' hour at 10,000
+    documents; every other table checked and handed to `sink` (else kept in `kept`) and let go of."""
+    for name in [n for n in b.tables if n in later and n not in checked]:
+        schemas.ALL_TABLES[name].finalise(b.tables[name])
+        checked.add(name)
+    for name in [n for n in b.tables if n not in later]:
+        spec, draft = schemas.ALL_TABLES[name], b.tables.pop(name)
+        pieces = _in_order(spec, draft.make()) if isinstance(draft, Pieces) else [spec.finalise(draft)]
+        if sink:
+            sink(name, pieces)
+        else:
+            kept[name] = spec.finalise(pd.concat(list(pieces), ignore_index=True))
 
 
 def _numbered(stage: Stage) -> str:
