@@ -65,7 +65,7 @@ lint: $(ENV_STAMP) ## ruff: lint and formatting, zero findings
 	$(BIN)/ruff format --check src tests benchmarks notebooks
 
 .PHONY: docs
-docs: $(ENV_STAMP) ## regenerate docs/data-dictionary.md and the measured table of docs/performance.md
+docs: $(ENV_STAMP) ## regenerate docs/data-dictionary.md, the measured table of docs/performance.md and the estimates of docs/cluster.md
 	$(COMPARE) docs
 
 .PHONY: data

@@ -27,7 +27,9 @@ figures never come from two runs), the report at the same number of cities, the 
 each row with the machine that measured it; the rest are kept, so `make bench SIZES=10000 REPORT_CITIES= BENCH_ARGS="--repeat 0 --whole-only"` adds
 the 10,000-document build to the others. `--repeat 0` skips the five real documents' and `make
 report`'s timings; `--whole-only` measures only the whole pipeline at each size (the stage-by-stage
-run and the added document each take about as long again). Remove the file to start afresh.
+run and the added document each take about as long again). Remove the file to start afresh. The
+builds' progress lines (`[5/8] section pairs: 120,000 of 370,000 sections scored …`) are shown as
+they come, on stderr; each size's rows when it is done.
 """
 
 from __future__ import annotations
@@ -80,17 +82,28 @@ def stages(paths) -> list[tuple[str, str, float, float]]:
     from compare.registry import load_registry
 
     out = []
+
+    def ended(_, stage, seconds: float) -> None:
+        out.append((stage.name, stage.zh, seconds, peak_mb()))
+        say(f"  {stage.name}: {seconds:.1f} s, memory high-water {out[-1][3]:,.0f} MB")
+
     with tempfile.TemporaryDirectory(dir=paths.root) as scratch:
         run_stages(
             paths,
             load_registry(paths),
             caches=False,
-            on_stage=lambda _, stage, seconds: out.append((stage.name, stage.zh, seconds, peak_mb())),
+            on_stage=ended,
             sink=lambda name, pieces: write_pieces(
                 TableWriter(Path(scratch), name, schemas.ALL_TABLES[name].list_columns), pieces
             ),
+            log=say,
         )
     return out
+
+
+def say(line: str) -> None:
+    """A line of progress on the terminal (stderr: a size's process hands its rows over on stdout)."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def whole_pipeline(paths) -> tuple[float, float]:
@@ -120,13 +133,13 @@ def timed_build(paths) -> tuple[float, float]:
     """`compare build` in a fresh process: (seconds, peak MB of the largest process)."""
     probe = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
-        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+        "subprocess.run(sys.argv[1:], check=True, stdout=sys.stderr); "
         "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
     )
-    out = subprocess.run(
+    out = subprocess.run(  # the build's progress goes on to the terminal, its time and memory come back
         [sys.executable, "-c", probe, sys.executable, "-m", "compare", "--root", str(paths.root), "build"],
         check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
     ).stdout.split()
     return float(out[0]), round(float(out[1]), 1)
@@ -142,11 +155,14 @@ def measure_size(n: int, directory: Path, whole_only: bool = False) -> list[dict
     parts, chars = real_parts(Paths(ROOT))
     paths = write_project(directory / f"n{n}", synthetic_corpus(n, parts, chars), Paths(ROOT))
     n_chars = sum(len(p.read_text(encoding="utf-8")) for p in paths.raw.glob("*.txt"))
+    if not whole_only:
+        say(f"N={n}: the stages one after another")
     rows = [
         dict(n_docs=n, n_chars=n_chars, stage=s, stage_zh=zh, seconds=round(sec, 3), peak_mb=mb)
         for s, zh, sec, mb in ([] if whole_only else stages(paths))
     ]
     for (stage, zh), measure in ((WHOLE, whole_pipeline),) + (() if whole_only else ((ADDED, one_document_added),)):
+        say(f"N={n}: {stage}")
         sec, mb = measure(paths)
         rows.append(dict(n_docs=n, n_chars=n_chars, stage=stage, stage_zh=zh, seconds=round(sec, 3), peak_mb=mb))
     return rows
@@ -275,11 +291,11 @@ def main() -> None:
         proc = subprocess.run(
             [sys.executable, __file__, "--one", str(n), "--work", str(args.work)]
             + (["--whole-only"] if args.whole_only else []),
-            capture_output=True,
+            stdout=subprocess.PIPE,  # its rows; its progress and errors go to the terminal as they come
             text=True,
         )
         if proc.returncode:
-            sys.exit(f"bench: N={n} failed:\n{proc.stderr}")
+            sys.exit(f"bench: N={n} failed (its error is above)")
         for row in csv.DictReader(io.StringIO(proc.stdout), COLUMNS):
             rows.append(row)
             print(

@@ -236,9 +236,10 @@ def test_a_document_added_to_a_built_corpus_is_the_only_one_processed(built, tmp
     assert any("qingyang" in line and "unchanged: not processed again" in line for line in logged)
     assert snapshot(paths) == snapshot(built[0])  # as built from nothing
     memo = paths.interim / "memo"
-    assert {p.parent.name for p in memo.rglob("*.pickle")} == {"documents", "document-views", "instruments", "lineage"}
-    # only what this build used is kept (lineage: every document but the national plan)
-    assert len(list(memo.rglob("*.pickle"))) == 4 * len(DOC_IDS) - 1
+    stored = {"documents", "document-views", "instruments", "lineage", "section-pairs"}
+    assert {p.parent.name for p in memo.rglob("*.pickle")} == stored
+    # only what this build used is kept (lineage: every document but the national plan; one selection of pairs)
+    assert len(list(memo.rglob("*.pickle"))) == 4 * len(DOC_IDS) - 1 + 1
 
     # A changed file, a changed registry row: those documents again; unreadable entries: computed again.
     processed.clear()
@@ -260,6 +261,58 @@ def test_a_document_added_to_a_built_corpus_is_the_only_one_processed(built, tmp
     shutil.copy(paths.raw / "zhongwei.txt", fresh.raw / "zhongwei.txt")
     build(fresh, **QUIET)
     assert snapshot(paths) == snapshot(fresh)
+
+
+def test_sections_whose_words_did_not_change_are_not_scored_again(built, tmp_path, monkeypatch):
+    """Section scoring, the longest stage at 10,000 documents, stores each block of pairs it selects
+    under a key of the units, their term counts and the block's rows: a build stopped in the stage
+    and started again scores only the blocks it had not finished; a registry edit that leaves every
+    section and its words as they were (a title) scores none; a document's words changed, or
+    compare's code, score them all again. The table's bytes are always a build's from nothing."""
+    import pytest
+
+    from compare import section_pairs
+    from compare.registry import sha256_file
+
+    monkeypatch.setattr(section_pairs, "_BLOCK", 50)  # the five documents' 212 sections in 5 blocks
+    scored, real = [], section_pairs._block_top
+
+    def block_top(rows):
+        scored.append(rows)
+        if len(scored) == stop_at:
+            raise KeyboardInterrupt  # the build stopped (a cluster job's time limit, Ctrl-C)
+        return real(rows)
+
+    monkeypatch.setattr(section_pairs, "_block_top", block_top)
+    table = ("section_pairs.csv", "section_pairs.parquet")
+    stored = tmp_path / "data" / "interim" / "memo" / "section-pairs"
+    paths = scratch_project(tmp_path)
+    stop_at = 3
+    with pytest.raises(KeyboardInterrupt):
+        build(paths, **QUIET)
+    assert len(list(stored.iterdir())) == 2  # the blocks finished before the stop
+    scored.clear()
+    stop_at = None
+    build(paths, **QUIET)
+    assert scored == [(100, 150), (150, 200), (200, 212)]
+    assert all((paths.processed / t).read_bytes() == (built[0].processed / t).read_bytes() for t in table)
+    scored.clear()
+    edit_registry(
+        paths, lambda rows: [{**r, "title": r["title"] + "（修订）"} if r["doc_id"] == "wuwei" else r for r in rows]
+    )
+    build(paths, **QUIET)
+    assert scored == []  # not scored again
+    assert all((paths.processed / t).read_bytes() == (built[0].processed / t).read_bytes() for t in table)
+    text = paths.raw / "zhongwei.txt"
+    text.write_text(text.read_text(encoding="utf-8") + "\n五、附则\n本方案由市教育局负责解释。\n", encoding="utf-8")
+    digest = sha256_file(text)
+    edit_registry(paths, lambda rows: [{**r, "sha256": digest} if r["doc_id"] == "zhongwei" else r for r in rows])
+    build(paths, **QUIET)
+    assert len(scored) == 5 and len(list(stored.iterdir())) == 5  # scored again; the old blocks removed
+    scored.clear()
+    monkeypatch.setattr("compare.memo.code_digest", lambda: "other code")
+    build(paths, **QUIET)
+    assert len(scored) == 5
 
 
 def test_per_document_tables_and_tokens_are_made_a_batch_of_documents_at_a_time(built, tmp_path, monkeypatch):

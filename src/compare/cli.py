@@ -305,7 +305,10 @@ COMMANDS = {
         "write every table for Excel (one workbook), Stata (.dta), R and Python (feather, parquet)",
     ),
     "cite": (_cmd_cite, "how to cite this build: version, commit, the documents and their dates (text and BibTeX)"),
-    "docs": (_cmd_docs, "regenerate docs/data-dictionary.md and the measured table of docs/performance.md"),
+    "docs": (
+        _cmd_docs,
+        "regenerate docs/data-dictionary.md, the measured table of docs/performance.md and the estimates of docs/cluster.md",
+    ),
 }
 
 

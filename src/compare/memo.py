@@ -109,11 +109,14 @@ def code_digest() -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def digest(*parts: str | bytes) -> str:
+def digest(*parts) -> str:
+    """SHA-256 of the parts, each text (UTF-8) or bytes-like (bytes, a contiguous NumPy array: read
+    where it lies, not copied), each part's length first so that parts cannot run into each other."""
     h = hashlib.sha256()
     for p in parts:
-        b = p if isinstance(p, bytes) else p.encode("utf-8")
-        h.update(len(b).to_bytes(8, "little") + b)
+        b = p.encode("utf-8") if isinstance(p, str) else memoryview(p).cast("B")
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
     return h.hexdigest()
 
 
@@ -130,7 +133,7 @@ class Memo:
     def __getstate__(self) -> dict:  # sent to a worker, which reads and writes: what the build used stays here
         return {**self.__dict__, "used": set(), "reused": set()}
 
-    def key(self, *inputs: str | bytes) -> str:
+    def key(self, *inputs) -> str:
         return digest(code_digest(), self.name, *inputs)
 
     def _path(self, key: str) -> Path:

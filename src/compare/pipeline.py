@@ -46,7 +46,7 @@ from .lineage import (
 from .memo import Memo, collector_eased, digest
 from .output import StagedDirectory, TableWriter, atomic_write_text
 from .registry import REFERENCE_LEVELS, Document, load_registry, sha256_file, verify_files
-from .section_pairs import top_pairs_pieces
+from .section_pairs import scoring_inputs, top_pairs_pieces
 from .sections import sections_frame
 from .shared_passages import passages_table
 from .targets import rejected_numbers_frame, target_mentions_frame, targets_frame
@@ -236,9 +236,16 @@ def section_pairs_stage(b: Build) -> None:
     """The term counts' last reader: it takes them from the build (handed over in a list the scoring
     empties, so that no reference keeps them) and weighs its own copy in place, so that while the
     sections are scored only the two parts of the vectors are held (at 10,000 documents the counts
-    are 0.4 GB, and each copy of the vectors as much)."""
+    are 0.4 GB, and each copy of the vectors as much). Each block of the pairs it selects is kept
+    (the memo) under a key of the units and their counts: a build stopped in this stage, the longest
+    at 10,000 documents, scores only the blocks it had not finished when started again, and one whose
+    sections and their words did not change (a registry edit of a title, a date or a parent) none."""
     counts, b.counts = [b.counts], None
-    b.tables["section_pairs"] = Pieces(partial(top_pairs_pieces, b.units, counts, weigh=partial(tfidf, copy=False)))
+    stored = memo(b, "section-pairs")
+    key = stored.key(*scoring_inputs(b.units, counts[0]))
+    b.tables["section_pairs"] = Pieces(
+        partial(top_pairs_pieces, b.units, counts, weigh=partial(tfidf, copy=False), stored=(stored, key))
+    )
 
 
 def document_similarity_stage(b: Build) -> None:
@@ -333,6 +340,10 @@ class Stage:
     does: str
     run: Callable[[Build], None]
     reads: tuple[str, ...] = ()  # tables of earlier stages it reads (kept until it has run)
+    # What docs/cluster.md's estimates assume of its work: done as tasks on a cluster's workers (on
+    # this machine's cores without one), and a document at a time, so it grows with the corpus.
+    on_workers: bool = False
+    per_document: bool = False
 
 
 STAGES: tuple[Stage, ...] = (
@@ -341,12 +352,16 @@ STAGES: tuple[Stage, ...] = (
         "文件处理",
         "read, clean, sections, tasks, citations and targets of every document",
         documents_stage,
+        on_workers=True,
+        per_document=True,
     ),
     Stage(
         "tokens",
         "分词",
         "jieba tokens of the analysis units (cached) and their term counts",
         tokens_stage,
+        on_workers=True,
+        per_document=True,
     ),
     Stage("document similarity", "文件相似度", "TF-IDF cosine of every pair of documents", document_similarity_stage),
     Stage("keyness", "特色词", "each city's over-used terms", keyness_stage),
@@ -355,6 +370,7 @@ STAGES: tuple[Stage, ...] = (
         "相似章节",
         "TF-IDF and each section's most similar sections in other cities",
         section_pairs_stage,
+        on_workers=True,
     ),
     Stage("shared passages", "共享段落", "the shingle index and the passages documents share", shared_passages_stage),
     Stage(
@@ -363,6 +379,8 @@ STAGES: tuple[Stage, ...] = (
         "coding units and the codebooks' pre-labels, coders' codes beside them",
         instruments_stage,
         reads=("documents",),
+        on_workers=True,
+        per_document=True,
     ),
     Stage(
         "lineage",
@@ -370,6 +388,8 @@ STAGES: tuple[Stage, ...] = (
         "each document against its parents: copied, adapted, sibling, local; targets kept or changed",
         lineage_stage,
         reads=("documents", "citations", "targets", "shared_passages"),
+        on_workers=True,
+        per_document=True,
     ),
 )
 

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
+from .memo import Memo
 from .vectors import vectorise
 
 try:  # scipy's own loop of toarray(), which adds into an array (toarray zeroes it first)
@@ -127,6 +128,7 @@ def _scored(
     workers: int | None,
     block: int,
     weigh: Callable[[sparse.csr_matrix], sparse.csr_matrix] | None = None,
+    stored: tuple[Memo, str] | None = None,
 ):
     """The selected pairs as arrays over the units grouped by city: (by_city, codes, i, j, key,
     rank), `codes` each grouped unit's city (its rank among the cities), the rows a unit's together
@@ -134,44 +136,62 @@ def _scored(
     in city order (given the copy in city order, its own: it may weigh it in place); then only
     their two parts are held while scoring. X is handed over in a list of one, which this empties
     (as `shared_passages._sort_rows` its columns): then no reference of the caller's need keep it
-    while the pairs are scored."""
-    X = X.pop()
+    while the pairs are scored. `stored`: (a memo, the key of :func:`scoring_inputs`): each block's
+    pairs are stored as the block is scored, and a block stored by an earlier build is read back
+    instead — a build stopped in this stage and started again scores only the blocks it had not
+    finished; one whose units and counts did not change, none."""
     city = pd.Categorical(units.city).remove_unused_categories()
     codes = np.asarray(city.codes, dtype=np.int64)
     # Units grouped by city (document order kept inside each), so a city is a slice of columns.
     by_city = np.lexsort((np.arange(len(units)), codes))
-    X, codes = X[by_city], codes[by_city]
-    if weigh is not None:  # TF-IDF of reordered rows is the reordered TF-IDF (the IDF counts documents)
-        X = weigh(X)
+    codes = codes[by_city]
     starts = np.searchsorted(codes, np.arange(len(city.categories)))
     slots = city_slots(codes, starts)
-    Xd, Xs = dense_split(X)
-    n_units = X.shape[0]
-    del X  # the copy in city order: its two parts are what is scored
+    n_units = len(units)
     # Rows per block: bounded so the (rows × cities kept × units per city) selection and the
     # (rows × units) scores stay small whatever the corpus's size (a function of the corpus alone).
     selection = _SELECTION // max(1, min(max_cities, len(starts)) * slots.shape[1])
     block = max(1, min(block, selection, _SCORES // max(1, n_units)))
     blocks = [(lo, min(lo + block, n_units)) for lo in range(0, n_units, block)]
+    memo, inputs = stored or (Memo(None, "section-pairs"), "")
+    keys = [memo.key(inputs, f"rows {lo}-{hi}") for lo, hi in blocks]
     if workers is None:
         workers = default_workers(n_units, PARALLEL_MIN_UNITS)
-    state = (Xd, Xs, Xs.T.tocsr(), codes, starts, slots, top_k, max_cities)
-    in_workers = workers > 1 and len(blocks) > 1  # else imap_ordered scores here, with every BLAS thread
-    scored = imap_ordered(
-        _block_top, blocks, workers, initializer=_start_scoring, initargs=(state, 1 if in_workers else None)
-    )
 
-    def rows(scored_block) -> int:
-        (lo, hi), _ = scored_block
-        return hi - lo
+    def score(todo: list[int]) -> Iterator[tuple]:
+        """The blocks `todo` (their places in `blocks`) scored, in order."""
+        X_ = X.pop()[by_city]  # the copy in city order: its two parts are what is scored
+        if weigh is not None:  # TF-IDF of reordered rows is the reordered TF-IDF (the IDF counts documents)
+            X_ = weigh(X_)
+        Xd, Xs = dense_split(X_)
+        del X_
+        state = (Xd, Xs, Xs.T.tocsr(), codes, starts, slots, top_k, max_cities)
+        del Xd, Xs
+        mine = [blocks[k] for k in todo]
+        in_workers = workers > 1 and len(mine) > 1  # else imap_ordered scores here, with every BLAS thread
+        scored = imap_ordered(
+            _block_top, mine, workers, initializer=_start_scoring, initargs=(state, 1 if in_workers else None)
+        )
+        del state
+        try:
+            for _, r in watched(
+                "sections scored", sum(hi - lo for lo, hi in mine), zip(mine, scored, strict=True), size=_rows
+            ):
+                yield r
+        finally:
+            _start_scoring(())  # let go of the matrices
 
-    found = [r for _, r in watched("sections scored", n_units, zip(blocks, scored, strict=True), size=rows)]
-    _start_scoring(())  # let go of the matrices
-    del state, Xd, Xs
+    found = memo.get_or_make_many(keys, score)
+    X.clear()  # every block stored: the matrix was not needed
     columns = [list(parts) for parts in zip(*found, strict=True)]
     del found  # each column's blocks let go of once it is joined
     i, j, key, rank = (np.concatenate(columns.pop(0)) for _ in range(4))
     return by_city, codes, i, j, key, rank
+
+
+def _rows(scored_block) -> int:
+    (lo, hi), _ = scored_block
+    return hi - lo
 
 
 def _frame(units: pd.DataFrame, by_city, i, j, key, rank) -> pd.DataFrame:
@@ -213,6 +233,18 @@ def top_pairs(
     return _frame(units, by_city, i[o], j[o], key[o], rank[o])
 
 
+def scoring_inputs(units: pd.DataFrame, X: sparse.csr_matrix, top_k: int = TOP_K, max_cities: int = MAX_CITIES):
+    """Everything the selected pairs are made from but compare's code, for a memo key (see
+    :func:`compare.memo.digest`): the units' sections, documents and cities in their order, the
+    matrix (its rows in that order, its arrays read where they lie) and the selection's sizes."""
+    X = X.tocsr()
+    return (
+        *("\x1f".join(map(str, units[c])).encode("utf-8") for c in ("section_id", "doc_id", "city")),
+        f"{X.shape} {X.dtype.str} {X.indptr.dtype.str} {top_k} {max_cities}",
+        *(np.ascontiguousarray(a) for a in (X.indptr, X.indices, X.data)),
+    )
+
+
 def top_pairs_pieces(
     units: pd.DataFrame,
     X: list[sparse.csr_matrix],
@@ -220,17 +252,20 @@ def top_pairs_pieces(
     max_cities: int = MAX_CITIES,
     piece_rows: int = PIECE_ROWS,
     weigh: Callable[[sparse.csr_matrix], sparse.csr_matrix] | None = None,
+    stored: tuple[Memo, str] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The rows of :func:`top_pairs` in the table's order (doc_a, section_a, city_b, rank), about
     `piece_rows` at a time: the pairs are selected as integer arrays, and only a piece at a time
     becomes a table of names. With `weigh` (:func:`compare.vectors.tfidf`), X is the units' term
     counts, weighed only once reordered (the build's 10,000-document scoring then does not hold a
     second copy of the vectors while it scores). X is handed over in a list of one, taken from it
-    when the first piece is asked for (see :func:`_scored`)."""
+    when the first piece is asked for (see :func:`_scored`, and for `stored`, the blocks of pairs
+    kept for the next build: 17 bytes a pair, 26 MB at 1,000 documents)."""
     if not len(units):
         yield pd.DataFrame([], columns=COLUMNS)
         return
-    by_city, city, i, j, key, rank = _scored(units, X, top_k, max_cities, None, _BLOCK, weigh)
+
+    by_city, city, i, j, key, rank = _scored(units, X, top_k, max_cities, None, _BLOCK, weigh, stored)
 
     def ranks(column) -> np.ndarray:  # each grouped unit's rank in the column's sorted values
         return np.unique(np.asarray(column, dtype=object)[by_city], return_inverse=True)[1].reshape(-1)
