@@ -13,7 +13,9 @@ from .conftest import REPO
 
 def test_generated_docs_are_not_stale():
     """docs/data-dictionary.md and the results table of docs/performance.md are what `make docs` writes."""
-    for path, text in generated(Paths(REPO)).items():
+    from compare.pipeline import STAGES
+
+    for path, text in generated(Paths(REPO), STAGES).items():
         assert path.read_text(encoding="utf-8") == text, f"{path.relative_to(REPO)} is stale: run `make docs`"
 
 
@@ -108,7 +110,7 @@ def test_cluster_estimates_extrapolate_each_stage_at_its_measured_rate(tmp_path)
     lines += [f"200,1,{WHOLE_PIPELINE},,50,200,,2 cores (test)", f"1000,1,{WHOLE_PIPELINE},,900,1000,,2 cores (test)"]
     results = tmp_path / "results.csv"
     results.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    table = cluster_estimates(results)
+    table = cluster_estimates(results, STAGES)
     # A document at a time: 10 s at 200 documents × 500 × 2 cores = 2.8 core-hours, 100 s on 100 workers.
     assert (
         "| documents (workers) | 10.0 s | linear (a document at a time) | 2.8 core-hours: 1.7 min on 100 workers |"
@@ -128,7 +130,7 @@ def test_cluster_estimates_extrapolate_each_stage_at_its_measured_rate(tmp_path)
     # shared passages = 868 s.
     assert "a build of 1,000 documents in 14 min (measured: 15 min)" in table
     results.write_text("\n".join(lines[: 1 + len(STAGES)]) + "\n", encoding="utf-8")
-    assert "no estimates" in cluster_estimates(results)
+    assert "no estimates" in cluster_estimates(results, STAGES)
 
 
 def test_a_page_that_lost_its_generated_block_is_refused_with_the_fix():

@@ -172,9 +172,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_docs(args: argparse.Namespace) -> int:
     from .docs import generated
     from .output import atomic_write_text
+    from .pipeline import STAGES
 
     paths = Paths(args.root)
-    for path, text in generated(paths).items():
+    for path, text in generated(paths, STAGES).items():
         old = path.read_text(encoding="utf-8") if path.exists() else None
         if old != text:
             atomic_write_text(path, text)

@@ -15,6 +15,7 @@ import html
 import io
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -264,7 +265,7 @@ def _sig(x: float) -> str:
     return f"{x:.2g}" if x >= 1 else f"{x:.2f}"
 
 
-def cluster_estimates(results_csv: Path) -> str:
+def cluster_estimates(results_csv: Path, stages: Sequence) -> str:
     """Time and cluster size at 10⁵ and 10⁶ documents, extrapolated from benchmarks/results.csv:
     each stage's time at the two largest corpora measured stage by stage, grown linearly when the
     stage works a document at a time (`Stage.per_document`) and otherwise at the rate measured
@@ -272,13 +273,13 @@ def cluster_estimates(results_csv: Path) -> str:
     (`Stage.on_workers`) counted in core-hours (its seconds × the measuring machine's cores) and
     spread over `CLUSTER_WORKERS`; the build's peak memory grown linearly from the two largest
     corpora measured. Then the same rates checked against the whole builds measured beyond those
-    sizes. Markdown, for docs/cluster.md."""
+    sizes. Markdown, for docs/cluster.md. `stages`: compare.pipeline.STAGES, handed in so that this
+    module, which the pages charting results.csv import, does not import the pipeline."""
     from .config import WHOLE_PIPELINE
-    from .pipeline import STAGES
 
     rows = list(csv.DictReader(io.StringIO(results_csv.read_text(encoding="utf-8"))))
     seconds = {(int(r["n_docs"]), r["stage"]): float(r["seconds"]) for r in rows if str(r["n_chars"]).strip()}
-    staged = sorted(n for n in {n for n, _ in seconds} if all((n, s.name) in seconds for s in STAGES))
+    staged = sorted(n for n in {n for n, _ in seconds} if all((n, s.name) in seconds for s in stages))
     if len(staged) < 2:
         return "(`make bench` has not measured the stages at two corpus sizes: no estimates.)"
     n1, n2 = staged[-2:]
@@ -289,7 +290,7 @@ def cluster_estimates(results_csv: Path) -> str:
         s.name: 1.0
         if s.per_document
         else min(2.0, max(1.0, math.log(seconds[n2, s.name] / seconds[n1, s.name]) / math.log(n2 / n1)))
-        for s in STAGES
+        for s in stages
     }  # between linear and quadratic: no stage does more than compare every pair of documents or sections
 
     def at(n: int, stage: str) -> float:  # seconds on the measuring machine
@@ -297,7 +298,7 @@ def cluster_estimates(results_csv: Path) -> str:
 
     head = ["stage (where it runs)", f"at {n2:,} documents", "growth", *(f"10{'⁵⁶'[k]} documents" for k in range(2))]
     out = ["| " + " | ".join(head) + " |", "|---|---:|---|---:|---:|"]
-    for s in STAGES:
+    for s in stages:
         where = "workers" if s.on_workers else "the client"
         rate = "linear (a document at a time)" if s.per_document else f"N^{growth[s.name]:.2f}"
         cells = [f"{s.name} ({where})", _seconds(seconds[n2, s.name]), rate]
@@ -314,7 +315,7 @@ def cluster_estimates(results_csv: Path) -> str:
     cells = [f"the whole build (the client and {CLUSTER_WORKERS} workers)", "—", "the stages' sum"]
     cells[1] = _seconds(float(whole[n2]["seconds"])) if n2 in whole else "—"
     for n in ESTIMATE_SIZES:
-        cells.append(_duration(sum(at(n, s.name) * (cores / CLUSTER_WORKERS if s.on_workers else 1) for s in STAGES)))
+        cells.append(_duration(sum(at(n, s.name) * (cores / CLUSTER_WORKERS if s.on_workers else 1) for s in stages)))
     out.append("| " + " | ".join(cells) + " |")
     if len(whole) >= 2:
         (m1, r1), (m2, r2) = sorted(whole.items())[-2:]
@@ -328,7 +329,7 @@ def cluster_estimates(results_csv: Path) -> str:
         cells += [f"{_sig((p2 + slope * (n - m2)) / 1024)} GB" for n in ESTIMATE_SIZES]
         out.append("| " + " | ".join(cells) + " |")
     checks = [
-        f"{n:,} documents in {_duration(sum(at(n, s.name) for s in STAGES))} (measured: {_duration(float(r['seconds']))})"
+        f"{n:,} documents in {_duration(sum(at(n, s.name) for s in stages))} (measured: {_duration(float(r['seconds']))})"
         for n, r in sorted(whole.items())
         if n > n2
     ]
@@ -355,8 +356,9 @@ def _between_markers(current: str, file: str, name: str, text: str) -> str:
     return block.sub(lambda _: f"{start}\n{text}\n{end}", current, count=1)
 
 
-def generated(paths: Paths) -> dict[Path, str]:
-    """Every generated documentation file and the text it should hold now."""
+def generated(paths: Paths, stages: Sequence) -> dict[Path, str]:
+    """Every generated documentation file and the text it should hold now; `stages`:
+    compare.pipeline.STAGES, whose flags the cluster estimates read."""
     perf, cluster = paths.root / "docs" / "performance.md", paths.root / "docs" / "cluster.md"
     results = paths.root / "benchmarks" / "results.csv"
     return {
@@ -365,6 +367,6 @@ def generated(paths: Paths) -> dict[Path, str]:
             perf.read_text(encoding="utf-8"), "docs/performance.md", "results", results_table(results)
         ),
         cluster: _between_markers(
-            cluster.read_text(encoding="utf-8"), "docs/cluster.md", "estimates", cluster_estimates(results)
+            cluster.read_text(encoding="utf-8"), "docs/cluster.md", "estimates", cluster_estimates(results, stages)
         ),
     }
