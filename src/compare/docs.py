@@ -65,6 +65,10 @@ def registry_columns() -> list[Column]:
     return [by_name[name] for name in REGISTRY_COLUMNS]
 
 
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -165,14 +169,14 @@ def results_table(results_csv: Path) -> str:
     series = [r for r in rows if r["stage"] in stages]
     by = {(int(r["n_docs"]), r["stage"]): r for r in series}
     head = ["documents", "characters", *stages, "peak memory"]
-    out = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
+    out = [_md_row(head), "|" + "---:|" * len(head)]
     for n in sorted({int(r["n_docs"]) for r in series}):
         first = next(r for (m, _), r in by.items() if m == n)
         whole = next((r for (m, s), r in by.items() if m == n and s.startswith("whole")), first)
         cells = [str(n), _chars(int(first["n_chars"]))]
         cells += [_seconds(float(by[(n, s)]["seconds"])) if (n, s) in by else "—" for s in stages]
         cells.append(f"{float(whole['peak_mb']) / 1024:.1f} GB" if whole["peak_mb"] else "—")
-        out.append("| " + " | ".join(cells) + " |")
+        out.append(_md_row(cells))
     single = [r for r in rows if r["stage"] not in stages]
     if single:
         out += ["", "| measurement | documents | seconds |", "|---|---:|---:|"]
@@ -297,7 +301,7 @@ def cluster_estimates(results_csv: Path, stages: Sequence) -> str:
         return seconds[n2, stage] * (n / n2) ** growth[stage]
 
     head = ["stage (where it runs)", f"at {n2:,} documents", "growth", *(f"10{'⁵⁶'[k]} documents" for k in range(2))]
-    out = ["| " + " | ".join(head) + " |", "|---|---:|---|---:|---:|"]
+    out = [_md_row(head), "|---|---:|---|---:|---:|"]
     for s in stages:
         where = "workers" if s.on_workers else "the client"
         rate = "linear (a document at a time)" if s.per_document else f"N^{growth[s.name]:.2f}"
@@ -310,13 +314,13 @@ def cluster_estimates(results_csv: Path, stages: Sequence) -> str:
                 )
             else:
                 cells.append(_duration(at(n, s.name)))
-        out.append("| " + " | ".join(cells) + " |")
+        out.append(_md_row(cells))
     whole = {int(r["n_docs"]): r for r in rows if r["stage"] == WHOLE_PIPELINE and r["peak_mb"].strip()}
-    cells = [f"the whole build (the client and {CLUSTER_WORKERS} workers)", "—", "the stages' sum"]
-    cells[1] = _seconds(float(whole[n2]["seconds"])) if n2 in whole else "—"
+    measured = _seconds(float(whole[n2]["seconds"])) if n2 in whole else "—"
+    cells = [f"the whole build (the client and {CLUSTER_WORKERS} workers)", measured, "the stages' sum"]
     for n in ESTIMATE_SIZES:
         cells.append(_duration(sum(at(n, s.name) * (cores / CLUSTER_WORKERS if s.on_workers else 1) for s in stages)))
-    out.append("| " + " | ".join(cells) + " |")
+    out.append(_md_row(cells))
     if len(whole) >= 2:
         (m1, r1), (m2, r2) = sorted(whole.items())[-2:]
         p1, p2 = float(r1["peak_mb"]), float(r2["peak_mb"])
@@ -327,7 +331,7 @@ def cluster_estimates(results_csv: Path, stages: Sequence) -> str:
             f"linear, {slope * 1000:,.0f} MB per 1,000 documents ({m1:,} → {m2:,})",
         ]
         cells += [f"{_sig((p2 + slope * (n - m2)) / 1024)} GB" for n in ESTIMATE_SIZES]
-        out.append("| " + " | ".join(cells) + " |")
+        out.append(_md_row(cells))
     checks = [
         f"{n:,} documents in {_duration(sum(at(n, s.name) for s in stages))} (measured: {_duration(float(r['seconds']))})"
         for n, r in sorted(whole.items())
