@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from compare.config import Paths
@@ -73,12 +74,16 @@ def test_five_documents_on_a_cluster_are_the_local_build(cluster, built, tmp_pat
 @pytest.mark.slow
 def test_two_hundred_documents_on_a_cluster_are_the_local_build(cluster, tmp_path, monkeypatch):
     """200 synthetic documents (2.0 M characters): documents, tokens, scoring blocks, instruments and
-    lineage as tasks, and the shingle index in 8 hash partitions on the cluster (1 locally)."""
-    from compare import shared_passages, workers
+    lineage as tasks, and the shingle index in 8 hash partitions on the cluster (1 locally);
+    document similarity too, made to keep each document's 50 nearest in blocks of 20 documents (as
+    past 1,024 documents) in both builds."""
+    from compare import document_similarity, shared_passages, workers
     from compare.cluster import connected
     from compare.pipeline import build
     from compare.synthetic import real_parts, synthetic_corpus, write_project
 
+    monkeypatch.setattr(document_similarity, "NEAREST", 50)
+    monkeypatch.setattr(document_similarity, "PIECE_ROWS", 20 * 201)
     parts, chars = real_parts(Paths(REPO))
     local = write_project(tmp_path / "local", synthetic_corpus(200, parts, chars), Paths(REPO))
     shutil.copytree(local.raw, tmp_path / "cluster" / "data" / "raw")
@@ -102,6 +107,9 @@ def test_two_hundred_documents_on_a_cluster_are_the_local_build(cluster, tmp_pat
     assert ran["counted"] == (8, 8)  # the passage partitions, one task each
     for stage in ("tokenize_joined", "_block_top", "_document_rows"):
         assert ran[stage][1] > 1, (stage, ran)
+    assert ran["_similarity_block"][0] == 11  # document similarity: 201 documents in blocks of 20
+    kept = pd.read_csv(local.processed / "document_similarity.csv")
+    assert len(kept) == 201 * 51 and (kept.groupby("doc_a").size() == 51).all()
     got, want = processed(remote), processed(local)
     assert got.keys() == want.keys()
     assert [k for k in want if got[k] != want[k]] == []

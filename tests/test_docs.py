@@ -118,8 +118,9 @@ def test_cluster_estimates_extrapolate_each_stage_at_its_measured_rate(tmp_path)
     )
     # 4 → 16 s for twice the documents: N², so 16 s × 500² × 2 cores = 2,200 core-hours, 22 h on 100 workers.
     assert "| section pairs (workers) | 16.0 s | N^2.00 | 2,200 core-hours: 22 h on 100 workers |" in table
-    # 1 → 8 s would be N³; no stage does more than every pair, so N²: 8 s × 500² = 23 days on the client.
-    assert "| document similarity (the client) | 8.0 s | N^2.00 | 23 days |" in table
+    # 1 → 8 s would be N³; no stage does more than every pair, so N²: 8 s × 500² × 2 cores = 1,100
+    # core-hours, 11 h on 100 workers.
+    assert "| document similarity (workers) | 8.0 s | N^2.00 | 1,100 core-hours: 11 h on 100 workers |" in table
     assert "| keyness (the client) | 1.0 s | N^1.00 | 8.3 min |" in table  # not faster than linear
     assert "| shared passages (the client) | 5.7 s | N^1.50 | 18 h |" in table  # 5.66 s × 500^1.5
     # Peak memory: 200 MB at 200 documents, 1,000 at 1,000: 1 MB a document, 100,000 MB at 10⁵.

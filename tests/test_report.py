@@ -506,6 +506,22 @@ def test_the_document_map_keeps_the_distances_it_can():
     assert simplex.attrs["stress"] > 0.1
 
 
+def test_the_similarity_matrix_of_a_table_with_each_documents_nearest_only():
+    """Past 501 documents document_similarity keeps each document's nearest: a pair kept one way
+    has its score both ways, one kept neither way is 0, and a complete table is its own matrix."""
+    import pandas as pd
+
+    kept = pd.DataFrame(
+        [("a", "a", 1.0), ("a", "b", 0.5), ("b", "b", 1.0), ("b", "c", 0.75), ("c", "c", 1.0), ("c", "b", 0.75)],
+        columns=["doc_a", "doc_b", "score"],
+    )
+    m = plotting.similarity_matrix(kept)
+    assert m.loc["b", "a"] == 0.5 and m.loc["a", "b"] == 0.5 and m.loc["a", "c"] == 0 and m.loc["c", "a"] == 0
+    assert (m.values == m.values.T).all() and list(m.index) == list(m.columns) == ["a", "b", "c"]
+    every = pd.DataFrame([(x, y, 1.0 if x == y else 0.3) for x in "ab" for y in "ab"], columns=kept.columns)
+    assert plotting.similarity_matrix(every).equals(every.pivot(index="doc_a", columns="doc_b", values="score"))
+
+
 def test_overview_charts_stay_legible_at_300_cities():
     import matplotlib.pyplot as plt
     import numpy as np

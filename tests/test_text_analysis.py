@@ -14,10 +14,10 @@ from compare import tokens as tok
 from compare import workers
 from compare.analysis_units import analysis_units, unit_spans
 from compare.schemas import ALL_TABLES
-from compare.section_pairs import dense_split, section_pairs, top_pairs, top_pairs_pieces
+from compare.section_pairs import section_pairs, top_pairs, top_pairs_pieces
 from compare.shared_passages import _hash_order, _sort_rows, exact_runs, indexed_runs, make_stream, shared_passages
 from compare.tables import pair_scores, side_by_side
-from compare.vectors import term_counts, tfidf
+from compare.vectors import dense_split, term_counts, tfidf
 
 # ---- tokens
 
@@ -468,9 +468,9 @@ def test_top_pairs_follow_their_definition_on_a_random_corpus(workers, block):
         pd.testing.assert_frame_equal(pd.concat([first, *made], ignore_index=True), pd.concat(pieces), check_exact=True)
 
 
-def test_document_similarity_made_in_pieces_is_the_whole_table(built):
-    """Every pair of documents, a block of documents at a time in the table's order, bit for bit."""
-    from compare.document_similarity import document_similarity, document_similarity_pieces
+@pytest.fixture(scope="module")
+def counted(built):
+    """The build of the five documents through the tokens stage: its documents and term counts."""
     from compare.pipeline import Build, documents_stage, tokens_stage
     from compare.registry import load_registry
 
@@ -478,6 +478,14 @@ def test_document_similarity_made_in_pieces_is_the_whole_table(built):
     b = Build(paths, load_registry(paths))
     documents_stage(b)
     tokens_stage(b)
+    return b
+
+
+def test_document_similarity_made_in_pieces_is_the_whole_table(counted):
+    """Every pair of documents, a block of documents at a time in the table's order, bit for bit."""
+    from compare.document_similarity import document_similarity, document_similarity_pieces
+
+    b = counted
     spec = ALL_TABLES["document_similarity"]
     whole = spec.finalise(document_similarity(b.frame, b.units.doc_id, b.counts))
     assert len(whole) == 36
@@ -487,6 +495,46 @@ def test_document_similarity_made_in_pieces_is_the_whole_table(built):
         pd.testing.assert_frame_equal(
             pd.concat([spec.finalise(p) for p in pieces], ignore_index=True), whole, check_exact=True
         )
+
+
+def test_document_similarity_keeps_each_documents_nearest_beyond_every_pair(counted):
+    """Past `nearest` + 1 documents, each document keeps itself and its `nearest` most similar others
+    (ties: doc_id order), with the scores every pair has: checked against the every-pair table, for
+    any block of rows and on two worker processes."""
+    from compare.document_similarity import document_similarity, document_similarity_pieces
+
+    b = counted
+    spec = ALL_TABLES["document_similarity"]
+    every = spec.finalise(document_similarity(b.frame, b.units.doc_id, b.counts))
+    assert len(every) == 36  # six documents, nearest 500: every ordered pair
+    for nearest in (1, 2, 4):
+        others = every[every.doc_a != every.doc_b].sort_values(
+            ["doc_a", "score", "doc_b"], ascending=[True, False, True]
+        )
+        kept = pd.concat([every[every.doc_a == every.doc_b], others.groupby("doc_a").head(nearest)])
+        expected = spec.finalise(kept)
+        assert len(expected) == 6 * (nearest + 1)
+        for piece_rows, n_workers in ((1, 1), (13, 1), (6, 2), (10**6, 1)):
+            pieces = document_similarity_pieces(b.frame, b.units.doc_id, b.counts, piece_rows, nearest, n_workers)
+            got = pd.concat([spec.finalise(p) for p in pieces], ignore_index=True)
+            pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    # Qingyang and Wuwei implement the same Gansu document: each is the other's one nearest
+    one = spec.finalise(document_similarity(b.frame, b.units.doc_id, b.counts, nearest=1))
+    nearest_of = one[one.doc_a != one.doc_b].set_index("doc_a").doc_b
+    assert nearest_of["qingyang"] == "wuwei" and nearest_of["wuwei"] == "qingyang"
+
+
+def test_document_similarity_ties_go_to_the_earlier_document():
+    from scipy import sparse
+
+    from compare.document_similarity import document_similarity
+
+    docs = pd.DataFrame({"doc_id": ["d", "b", "c", "a"], "city": ["x", "y", "z", "w"]})
+    # b, c and d have the same words, so the same score with a; a's nearest two are b and c
+    counts = sparse.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [1, 1, 0], [1, 0, 1]], dtype=float))
+    got = document_similarity(docs, docs.doc_id, counts, nearest=2)
+    assert got[got.doc_a == "a"].doc_b.tolist() == ["a", "b", "c"]
+    assert got[got.doc_a == "d"].doc_b.tolist() == ["b", "c", "d"]  # scores 1, 1 beat a's
 
 
 def test_top_pairs_ignore_cities_without_sections():
@@ -644,7 +692,7 @@ def test_sparse_part_added_in_place_has_the_bits_of_adding_it_dense():
     every entry must get the bits `S += P.toarray()` gives (scores are compared bit for bit)."""
     from scipy import sparse
 
-    from compare.section_pairs import add_sparse
+    from compare.vectors import add_sparse
 
     rng = np.random.default_rng(5)
     A = sparse.random(40, 300, density=0.05, random_state=rng, format="csr")

@@ -363,7 +363,13 @@ STAGES: tuple[Stage, ...] = (
         on_workers=True,
         per_document=True,
     ),
-    Stage("document similarity", "文件相似度", "TF-IDF cosine of every pair of documents", document_similarity_stage),
+    Stage(
+        "document similarity",
+        "文件相似度",
+        "TF-IDF cosine of each document with its most similar documents",
+        document_similarity_stage,
+        on_workers=True,
+    ),
     Stage("keyness", "特色词", "each city's over-used terms", keyness_stage),
     Stage(
         "section pairs",

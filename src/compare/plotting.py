@@ -464,12 +464,23 @@ def _province_colours(provinces: list[str]) -> tuple[list, dict]:
     return [legend[p] for p in provinces], legend
 
 
+def similarity_matrix(docsim: pd.DataFrame) -> pd.DataFrame:
+    """document_similarity as a documents × documents matrix. Past 501 documents the table keeps
+    each document's 500 most similar others: a pair kept for one of its documents only has the
+    same score both ways, and a pair kept for neither counts as 0 (less alike than either
+    document's 500th)."""
+    m = docsim.pivot(index="doc_a", columns="doc_b", values="score")
+    if m.isna().to_numpy().any():
+        m = m.combine_first(m.T).fillna(0.0)
+    return m
+
+
 def similarity_clustermap(docsim: pd.DataFrame, docs: pd.DataFrame):
     """Document × document similarity with the dendrogram of an average-linkage clustering."""
     from scipy.cluster.hierarchy import linkage
     from scipy.spatial.distance import squareform
 
-    m = docsim.pivot(index="doc_a", columns="doc_b", values="score")
+    m = similarity_matrix(docsim)
     provinces = docs.set_index("doc_id").province.reindex(m.index).fillna("").tolist()
     labels = [document_label(docs, d) for d in m.index]
     m.index, m.columns = labels, labels
@@ -517,7 +528,7 @@ def similarity_coordinates(docsim: pd.DataFrame) -> pd.DataFrame:
     doc_id → x, y; ``attrs["stress"]``: Kruskal's stress-1 of the map (0: every distance kept)."""
     from sklearn.manifold import MDS
 
-    m = docsim.pivot(index="doc_a", columns="doc_b", values="score")
+    m = similarity_matrix(docsim)
     d = np.clip(1 - m.values, 0, None)
     d = (d + d.T) / 2
     np.fill_diagonal(d, 0)

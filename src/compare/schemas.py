@@ -459,7 +459,8 @@ SECTION_PAIRS = Table(
 
 DOCUMENT_SIMILARITY = Table(
     "document_similarity",
-    "TF-IDF cosine similarity of every pair of documents (both orders, and each with itself).",
+    "TF-IDF cosine similarity of each document with itself and with its 500 most similar other documents "
+    "(ties: doc_id order); in a corpus of up to 501 documents, every pair, both orders.",
     pa.DataFrameSchema(
         {
             "doc_a": _slug("文件A", "the first document"),

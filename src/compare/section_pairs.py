@@ -19,12 +19,7 @@ from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from .memo import Memo
-from .vectors import vectorise
-
-try:  # scipy's own loop of toarray(), which adds into an array (toarray zeroes it first)
-    from scipy.sparse._sparsetools import csr_todense as _csr_add_into
-except ImportError:  # pragma: no cover - a scipy that moved it
-    _csr_add_into = None
+from .vectors import add_sparse, dense_split, vectorise
 from .workers import default_workers, imap_ordered, watched
 
 _BLOCK = 512
@@ -44,20 +39,6 @@ def _start_scoring(state: tuple, blas_threads: int | None = None) -> None:
     _scoring = state
     if blas_threads:  # one BLAS thread per worker process: the processes already use every core
         threadpool_limits(blas_threads)
-
-
-def dense_split(X: sparse.csr_matrix, n_dense: int = DENSE_TERMS) -> tuple[np.ndarray, sparse.csr_matrix]:
-    """X as (its `n_dense` most frequent terms as a dense array, the other terms sparse).
-
-    The few terms found in most sections make most of the work of a sparse product, and that
-    work is several times faster as a dense (BLAS) product. The two parts' products add up to
-    the whole one but for the last bit of a float (another order of additions), far below the
-    6 decimals scores are rounded to."""
-    df = np.bincount(X.indices, minlength=X.shape[1])
-    common = np.sort(np.argsort(-df, kind="stable")[: min(n_dense, X.shape[1])])
-    rare = np.ones(X.shape[1], bool)
-    rare[common] = False
-    return X[:, common].toarray(), X[:, rare].tocsr()
 
 
 def city_slots(codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -98,17 +79,6 @@ def _block_top(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     r, c, k = np.nonzero(got >= 0)
     # Kept small (17 bytes a pair): at 10,000 documents a build selects some 15 million pairs.
     return (r + lo).astype(np.int32), cols[r, c, k].astype(np.int32), got[r, c, k], (k + 1).astype(np.int8)
-
-
-def add_sparse(S: np.ndarray, P: sparse.csr_matrix) -> None:
-    """S += P for a C-ordered float64 S and a CSR P without repeated entries (a product's), without
-    making P dense first: at 5,000 documents a block's P is 512 × 150k, and making it dense took
-    a quarter of the block's time. Each entry gets the same single addition as `S += P.toarray()`,
-    so the bits are the same."""
-    if _csr_add_into is None or not S.flags.c_contiguous or S.dtype != P.dtype:
-        S += P.toarray()
-    else:
-        _csr_add_into(P.shape[0], P.shape[1], P.indptr, P.indices, P.data, S)
 
 
 def _ticks(scores: np.ndarray) -> np.ndarray:
@@ -163,7 +133,7 @@ def _scored(
         X_ = X.pop()[by_city]  # the copy in city order: its two parts are what is scored
         if weigh is not None:  # TF-IDF of reordered rows is the reordered TF-IDF (the IDF counts documents)
             X_ = weigh(X_)
-        Xd, Xs = dense_split(X_)
+        Xd, Xs = dense_split(X_, DENSE_TERMS)
         del X_
         state = (Xd, Xs, Xs.T.tocsr(), codes, starts, slots, top_k, max_cities)
         del Xd, Xs
