@@ -17,7 +17,7 @@ from compare.schemas import ALL_TABLES
 from compare.section_pairs import section_pairs, top_pairs, top_pairs_pieces
 from compare.shared_passages import _hash_order, _sort_rows, exact_runs, indexed_runs, make_stream, shared_passages
 from compare.tables import pair_scores, side_by_side
-from compare.vectors import dense_split, term_counts, tfidf
+from compare.vectors import dense_split, pooled, term_counts, tfidf
 
 # ---- tokens
 
@@ -507,6 +507,13 @@ def test_document_similarity_keeps_each_documents_nearest_beyond_every_pair(coun
     spec = ALL_TABLES["document_similarity"]
     every = spec.finalise(document_similarity(b.frame, b.units.doc_id, b.counts))
     assert len(every) == 36  # six documents, nearest 500: every ordered pair
+    # its scores: the whole sparse product of the pooled TF-IDF vectors, rounded
+    ids = sorted(b.frame.doc_id)
+    X = tfidf(pooled(b.counts, b.units.doc_id, ids))
+    whole = np.round((X @ X.T).toarray(), 6)
+    assert (every.pivot(index="doc_a", columns="doc_b", values="score").loc[ids, ids].to_numpy() == whole).all()
+    at_edge = document_similarity(b.frame, b.units.doc_id, b.counts, nearest=5)  # 5 others: every pair
+    pd.testing.assert_frame_equal(spec.finalise(at_edge), every, check_exact=True)
     for nearest in (1, 2, 4):
         others = every[every.doc_a != every.doc_b].sort_values(
             ["doc_a", "score", "doc_b"], ascending=[True, False, True]
@@ -527,7 +534,7 @@ def test_document_similarity_keeps_each_documents_nearest_beyond_every_pair(coun
 def test_document_similarity_ties_go_to_the_earlier_document():
     from scipy import sparse
 
-    from compare.document_similarity import document_similarity
+    from compare.document_similarity import document_similarity, document_similarity_pieces
 
     docs = pd.DataFrame({"doc_id": ["d", "b", "c", "a"], "city": ["x", "y", "z", "w"]})
     # b, c and d have the same words, so the same score with a; a's nearest two are b and c
@@ -535,6 +542,8 @@ def test_document_similarity_ties_go_to_the_earlier_document():
     got = document_similarity(docs, docs.doc_id, counts, nearest=2)
     assert got[got.doc_a == "a"].doc_b.tolist() == ["a", "b", "c"]
     assert got[got.doc_a == "d"].doc_b.tolist() == ["b", "c", "d"]  # scores 1, 1 beat a's
+    one_a_block = pd.concat(list(document_similarity_pieces(docs, docs.doc_id, counts, 4, 2, 2)), ignore_index=True)
+    pd.testing.assert_frame_equal(one_a_block, got, check_exact=True)
 
 
 def test_top_pairs_ignore_cities_without_sections():

@@ -4,7 +4,7 @@ Input: the documents (doc_id, city), each analysis unit's document and the units
 Output: the TF-IDF cosine similarity, rounded to 6 decimals, of each document with itself and with
 its :data:`NEAREST` most similar other documents (ties: doc_id order) — in a corpus of up to
 NEAREST + 1 documents, every ordered pair. Each document's vector is its units' counts pooled.
-The table grows linearly with the corpus (500 rows a document), where every pair would be N² rows:
+The table grows linearly with the corpus (501 rows a document), where every pair would be N² rows:
 100 million at 10,000 documents, 10¹⁰ at 100,000.
 """
 
@@ -15,13 +15,13 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
 from .vectors import add_sparse, dense_split, pooled, tfidf
 from .workers import default_workers, imap_ordered, watched
 
 NEAREST = 500  # other documents kept per document (every pair in a corpus of up to 501 documents)
 PIECE_ROWS = 1 << 20  # about this many pairs scored, and rows of the table made, at a time
-PARALLEL_MIN_DOCUMENTS = 1_000  # from this many documents, blocks are scored on every core
 _DENSE = 1 << 24  # documents × terms done as a dense (BLAS) product: 2,048 terms at 8,192 documents
 DENSE_TERMS = 2_048  # … at most
 
@@ -29,9 +29,11 @@ DENSE_TERMS = 2_048  # … at most
 _scoring: tuple = ()  # (Xd, Xs, XsT, nearest), set once per process
 
 
-def _start_scoring(state: tuple) -> None:
+def _start_scoring(state: tuple, blas_threads: int | None = None) -> None:
     global _scoring
     _scoring = state
+    if blas_threads:  # one BLAS thread per worker process: the processes already use every core
+        threadpool_limits(blas_threads)
 
 
 def dense_terms(n_docs: int) -> int:
@@ -45,7 +47,9 @@ def _similarity_block(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np
     lo, hi = rows
     Xd, Xs, XsT, nearest = _scoring
     n = Xd.shape[0]
-    S = Xd[lo:hi] @ Xd.T
+    # The block's rows copied, so that NumPy never sees one array times its own transpose (which
+    # it hands to another BLAS routine): each score is then made the same way whatever the block.
+    S = np.array(Xd[lo:hi]) @ Xd.T
     add_sparse(S, Xs[lo:hi] @ XsT)
     S = np.round(S, 6)
     if n - 1 <= nearest:  # every pair
@@ -90,9 +94,12 @@ def document_similarity_pieces(
     del Xd, Xs
     step = max(1, piece_rows // n)
     blocks = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
-    if workers is None:
-        workers = default_workers(n, PARALLEL_MIN_DOCUMENTS)
-    scored = imap_ordered(_similarity_block, blocks, workers if len(blocks) > 1 else 1, _start_scoring, (state,))
+    if workers is None:  # every core when there are blocks enough to share (past 1,024 documents)
+        workers = default_workers(len(blocks), 2)
+    in_workers = workers > 1 and len(blocks) > 1  # else scored here, with every BLAS thread
+    scored = imap_ordered(
+        _similarity_block, blocks, workers if in_workers else 1, _start_scoring, (state, 1 if in_workers else None)
+    )
     del state
     try:
         for _, (a, b, score) in watched("documents compared", n, zip(blocks, scored, strict=True), size=_rows):

@@ -73,7 +73,10 @@ def load_spec(paths: Paths) -> list[dict]:
 def city_pairs(paths: Paths, names: pd.DataFrame, nearest: int, listed: list[list[str]]) -> list[tuple[str, str]]:
     """The pairs of cities that get a page: each city with its `nearest` most similar cities (the best
     score of any of their documents in document_similarity; ties by slug), and the `listed` pairs.
-    The number of pages grows with the number of cities, not with its square."""
+    The number of pages grows with the number of cities, not with its square. Past 501 documents
+    the table keeps each document's 500 most similar: a pair of documents both of which have 500
+    closer documents is not in it, so two cities whose best pair is such a pair are not counted
+    as alike (with a few documents a city, their best pairs are among the kept ones)."""
     import pandas as pd
 
     from ..tables import table
