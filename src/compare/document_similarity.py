@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
-from .vectors import add_sparse, dense_split, pooled, tfidf
+from .vectors import block_scores, block_size, dense_split, pooled, tfidf
 from .workers import default_workers, imap_ordered, watched
 
 NEAREST = 500  # other documents kept per document (every pair in a corpus of up to 501 documents)
@@ -47,11 +47,7 @@ def _similarity_block(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np
     lo, hi = rows
     Xd, Xs, XsT, nearest = _scoring
     n = Xd.shape[0]
-    # The block's rows copied, so that NumPy never sees one array times its own transpose (which
-    # it hands to another BLAS routine): each score is then made the same way whatever the block.
-    S = np.array(Xd[lo:hi]) @ Xd.T
-    add_sparse(S, Xs[lo:hi] @ XsT)
-    S = np.round(S, 6)
+    S = np.round(block_scores(Xd, Xs, XsT, lo, hi), 6)
     if n - 1 <= nearest:  # every pair
         return np.repeat(np.arange(lo, hi), n), np.tile(np.arange(n), hi - lo), S.reshape(-1)
     # The `nearest` highest scores of each row but its own, ties to the earlier document: the
@@ -102,17 +98,12 @@ def document_similarity_pieces(
     )
     del state
     try:
-        for _, (a, b, score) in watched("documents compared", n, zip(blocks, scored, strict=True), size=_rows):
+        for _, (a, b, score) in watched("documents compared", n, zip(blocks, scored, strict=True), size=block_size):
             yield pd.DataFrame(
                 {"doc_a": ids[a], "doc_b": ids[b], "city_a": cities[a], "city_b": cities[b], "score": score}
             )
     finally:
         _start_scoring(())  # let go of the matrices
-
-
-def _rows(block) -> int:
-    (lo, hi), _ = block
-    return hi - lo
 
 
 def document_similarity(

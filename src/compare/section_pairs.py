@@ -19,7 +19,7 @@ from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from .memo import Memo
-from .vectors import add_sparse, dense_split, vectorise
+from .vectors import block_scores, block_size, dense_split, vectorise
 from .workers import default_workers, imap_ordered, watched
 
 _BLOCK = 512
@@ -55,8 +55,7 @@ def _block_top(rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     lo, hi = rows
     Xd, Xs, XsT, codes, starts, slots, top_k, max_cities = _scoring
     n_rows, n_cities = hi - lo, len(starts)
-    S = Xd[lo:hi] @ Xd.T
-    add_sparse(S, Xs[lo:hi] @ XsT)
+    S = block_scores(Xd, Xs, XsT, lo, hi)
     own = codes[lo:hi]
     # Scores are rounded to 6 decimals as integer millionths ("ticks") only where they are used:
     # rounding is monotonic, so a city's best rounded score is its best score rounded.
@@ -145,7 +144,7 @@ def _scored(
         del state
         try:
             for _, r in watched(
-                "sections scored", sum(hi - lo for lo, hi in mine), zip(mine, scored, strict=True), size=_rows
+                "sections scored", sum(hi - lo for lo, hi in mine), zip(mine, scored, strict=True), size=block_size
             ):
                 yield r
         finally:
@@ -157,11 +156,6 @@ def _scored(
     del found  # each column's blocks let go of once it is joined
     i, j, key, rank = (np.concatenate(columns.pop(0)) for _ in range(4))
     return by_city, codes, i, j, key, rank
-
-
-def _rows(scored_block) -> int:
-    (lo, hi), _ = scored_block
-    return hi - lo
 
 
 def _frame(units: pd.DataFrame, by_city, i, j, key, rank) -> pd.DataFrame:

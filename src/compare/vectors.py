@@ -167,3 +167,19 @@ def add_sparse(S: np.ndarray, P: sparse.csr_matrix) -> None:
         S += P.toarray()
     else:
         _csr_add_into(P.shape[0], P.shape[1], P.indptr, P.indices, P.data, S)
+
+
+def block_scores(Xd: np.ndarray, Xs: sparse.csr_matrix, XsT: sparse.csr_matrix, lo: int, hi: int) -> np.ndarray:
+    """Rows lo..hi of X · Xᵀ for X split by :func:`dense_split` (`XsT`: its sparse part transposed,
+    CSR): the dense product plus the sparse one. The block's rows are copied first, so that NumPy
+    never sees one array times its own transpose (which it hands to another BLAS routine): each
+    score is made the same way whatever the block."""
+    S = np.array(Xd[lo:hi]) @ Xd.T
+    add_sparse(S, Xs[lo:hi] @ XsT)
+    return S
+
+
+def block_size(scored_block) -> int:
+    """How many rows a ((lo, hi), result) of a block map covers: the `size` of its progress."""
+    (lo, hi), _ = scored_block
+    return hi - lo
